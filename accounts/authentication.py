@@ -1,0 +1,107 @@
+"""DRF authentication by VaultStudio access tokens, re-checked on every request (DESIGN.md §3.2).
+
+A token's signature and claims are verified once and cached for the token's life (process-local:
+that is only a cache of a pure computation). What can change — the account's active flag, the
+key's revocation and expiry, the IP allowlist — is read from the database on every request, in one
+query, so a revocation in any worker applies to the very next request everywhere.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+
+from vaultstudio.errors import Unauthenticated
+from vaultstudio.net import client_ip, ip_allowed
+
+from . import signing
+from .models import ServiceAccountKey
+from .principals import ServiceAccountPrincipal
+from .tokens import TokenRefused, decode_access_token
+
+_MAX_CACHED = 10_000
+
+
+class _ClaimsCache:
+    def __init__(self) -> None:
+        self._items: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> dict[str, Any] | None:
+        with self._lock:
+            claims = self._items.get(token)
+            if claims is not None:
+                self._items.move_to_end(token)
+            return claims
+
+    def put(self, token: str, claims: dict[str, Any]) -> None:
+        with self._lock:
+            self._items[token] = claims
+            if len(self._items) > _MAX_CACHED:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+verified_claims = _ClaimsCache()
+
+
+def authenticate_access_token(token: str, ip: str) -> ServiceAccountPrincipal:
+    """Verify an access token and re-check its account and key now. Raises TokenRefused."""
+    claims = verified_claims.get(token)
+    if claims is None:
+        claims = decode_access_token(
+            token, key_for_kid=signing.verification_key, issuer=settings.VAULTSTUDIO_BASE_URL,
+            leeway=settings.VAULTSTUDIO_CLOCK_SKEW,
+        )
+        verified_claims.put(token, claims)
+    elif claims["exp"] + settings.VAULTSTUDIO_CLOCK_SKEW < time.time():
+        raise TokenRefused("token_expired", "The bearer token has expired; get a new one.")
+    key = (
+        ServiceAccountKey.objects.select_related("service_account")
+        .filter(key_id=claims["key"], service_account__client_id=claims["sub"])
+        .first()
+    )
+    if key is None:
+        raise TokenRefused("unknown_key", "The key behind this token no longer exists.")
+    account = key.service_account
+    if not account.is_active:
+        raise TokenRefused("account_inactive", "This service account is deactivated.")
+    if key.revoked_at is not None:
+        raise TokenRefused("key_revoked", "The key behind this token has been revoked.")
+    if key.expires_at <= timezone.now():
+        raise TokenRefused("key_expired", "The key behind this token has expired.")
+    if not ip_allowed(ip, account.ip_allowlist):
+        raise TokenRefused("ip_not_allowed", f"Requests from {ip} are outside this account's IP allowlist.")
+    return ServiceAccountPrincipal(service_account=account, key=key, claims=claims)
+
+
+class ServiceAccountTokenAuthentication(BaseAuthentication):
+    keyword = b"bearer"
+
+    def authenticate(self, request: Any) -> tuple[ServiceAccountPrincipal, dict[str, Any]] | None:
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() != self.keyword:
+            return None
+        if len(parts) != 2:
+            raise Unauthenticated("The Authorization header must be 'Bearer <accessToken>'.")
+        try:
+            token = parts[1].decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise Unauthenticated("The bearer token must be ASCII.") from exc
+        try:
+            principal = authenticate_access_token(token, client_ip(request._request))
+        except TokenRefused as exc:
+            raise Unauthenticated(exc.message) from exc
+        return principal, principal.claims
+
+    def authenticate_header(self, request: Any) -> str:
+        return 'Bearer realm="vaultstudio"'

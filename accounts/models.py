@@ -1,0 +1,147 @@
+"""People and machines (DESIGN.md §4): User, Group, ServiceAccount, ServiceAccountKey, SigningKey."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.utils import timezone
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create(self, email: str, password: str | None, **extra: Any) -> User:
+        if not email:
+            raise ValueError("A user needs an email address: it is the login.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create(email, password, **extra)
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        return self.get(email__iexact=username)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person. Email is the login; management rights come from built-in roles, data rights only
+    from policies (``is_superuser`` never grants data access)."""
+
+    SOURCE_LOCAL, SOURCE_SAML, SOURCE_OIDC, SOURCE_SCIM = "local", "saml", "oidc", "scim"
+    SOURCES = [(s, s) for s in (SOURCE_LOCAL, SOURCE_SAML, SOURCE_OIDC, SOURCE_SCIM)]
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField(unique=True)
+    name = models.CharField(max_length=255, blank=True)
+    source = models.CharField(max_length=8, choices=SOURCES, default=SOURCE_LOCAL)
+    external_id = models.CharField(max_length=255, blank=True, db_index=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    attributes = models.JSONField(default=dict, blank=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Group(models.Model):
+    """A group of people, from SCIM or an IdP; role bindings may name it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255, unique=True)
+    external_id = models.CharField(max_length=255, blank=True, db_index=True)
+    members = models.ManyToManyField(User, related_name="vault_groups", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ServiceAccount(models.Model):
+    """An application's identity. It authenticates by signing JWT assertions with a private key
+    that only it holds; VaultStudio stores the public key."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client_id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255, unique=True)
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+    ip_allowlist = models.JSONField(default=list, blank=True, help_text="CIDRs; empty means any address.")
+    token_ttl_seconds = models.PositiveIntegerField(default=900)
+    owners = models.ManyToManyField(User, related_name="owned_service_accounts", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.client_id})"
+
+
+class ServiceAccountKey(models.Model):
+    RS256, ES256 = "RS256", "ES256"
+    ALGORITHMS = [(RS256, RS256), (ES256, ES256)]
+
+    key_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    service_account = models.ForeignKey(ServiceAccount, on_delete=models.CASCADE, related_name="keys")
+    public_key = models.TextField(help_text="PEM (SubjectPublicKeyInfo). The private key is never stored.")
+    algorithm = models.CharField(max_length=5, choices=ALGORITHMS)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the DER public key, hex.")
+    generated = models.BooleanField(default=False, help_text="True when VaultStudio generated the pair.")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    reminders_sent = models.JSONField(default=list, blank=True, help_text="Days-before-expiry already notified.")
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.key_id} ({self.algorithm})"
+
+    def is_usable(self, at: Any = None) -> bool:
+        at = at or timezone.now()
+        return self.revoked_at is None and self.expires_at > at
+
+
+class SigningKey(models.Model):
+    """VaultStudio's own ES256 key that signs access tokens. The private half is stored only wrapped
+    (AES-256-GCM under a key derived from the master key); the public half is published in JWKS."""
+
+    kid = models.CharField(max_length=64, primary_key=True)
+    algorithm = models.CharField(max_length=5, default="ES256")
+    public_key = models.TextField()
+    private_key_wrapped = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True, help_text="No longer signs; still verifies until dropped.")
+
+    class Meta:
+        ordering = ["-created_at"]

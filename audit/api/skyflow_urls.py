@@ -1,0 +1,3 @@
+"""Skyflow-shaped audit endpoint: GET /v1/audit/events."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Management API routes."""
+
+urlpatterns: list = []

@@ -1,0 +1,63 @@
+"""Database-level guards of the audit table: triggers that refuse UPDATE and DELETE.
+
+They are installed by a migration, on PostgreSQL and on SQLite. ``drop_append_only_triggers`` exists
+for the test harness (a transactional test must empty the table between tests) and for the tamper
+test; it needs the table owner's rights, which the application should not have in production.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+TABLE = "audit_auditevent"
+
+_PG_INSTALL = [
+    f"""
+    CREATE OR REPLACE FUNCTION vaultstudio_audit_refuse_change() RETURNS trigger AS $$
+    BEGIN
+        RAISE EXCEPTION 'audit events are append-only: % on {TABLE} refused', TG_OP
+            USING ERRCODE = 'insufficient_privilege';
+    END;
+    $$ LANGUAGE plpgsql
+    """,
+    f"""CREATE OR REPLACE TRIGGER audit_event_append_only BEFORE UPDATE OR DELETE ON {TABLE}
+        FOR EACH ROW EXECUTE FUNCTION vaultstudio_audit_refuse_change()""",
+    f"""CREATE OR REPLACE TRIGGER audit_event_no_truncate BEFORE TRUNCATE ON {TABLE}
+        FOR EACH STATEMENT EXECUTE FUNCTION vaultstudio_audit_refuse_change()""",
+]
+_PG_DROP = [
+    f"DROP TRIGGER IF EXISTS audit_event_append_only ON {TABLE}",
+    f"DROP TRIGGER IF EXISTS audit_event_no_truncate ON {TABLE}",
+]
+_SQLITE_INSTALL = [
+    f"""CREATE TRIGGER IF NOT EXISTS audit_event_no_update BEFORE UPDATE ON {TABLE}
+        BEGIN SELECT RAISE(ABORT, 'audit events are append-only: UPDATE on {TABLE} refused'); END""",
+    f"""CREATE TRIGGER IF NOT EXISTS audit_event_no_delete BEFORE DELETE ON {TABLE}
+        BEGIN SELECT RAISE(ABORT, 'audit events are append-only: DELETE on {TABLE} refused'); END""",
+]
+_SQLITE_DROP = [
+    "DROP TRIGGER IF EXISTS audit_event_no_update",
+    "DROP TRIGGER IF EXISTS audit_event_no_delete",
+]
+
+
+def _run(connection: Any, statements: list[str]) -> None:
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+
+
+def install_append_only_triggers(connection: Any) -> None:
+    if connection.vendor == "postgresql":
+        _run(connection, _PG_INSTALL)
+    elif connection.vendor == "sqlite":
+        _run(connection, _SQLITE_INSTALL)
+    else:  # pragma: no cover - only the two supported databases
+        raise RuntimeError(f"No append-only triggers for database vendor {connection.vendor!r}")
+
+
+def drop_append_only_triggers(connection: Any) -> None:
+    if connection.vendor == "postgresql":
+        _run(connection, _PG_DROP)
+    elif connection.vendor == "sqlite":
+        _run(connection, _SQLITE_DROP)

@@ -1,0 +1,18 @@
+"""URL map: the data plane (/v1), the management API (/api/v1), OpenAPI and well-known documents."""
+
+from django.urls import include, path
+from django.views.decorators.http import require_GET
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts.api.views_token import TokenView, jwks_view
+
+urlpatterns = [
+    path("v1/auth/sa/oauth/token", TokenView.as_view(), name="token"),
+    path(".well-known/jwks.json", require_GET(jwks_view), name="jwks"),
+    path("v1/audit/", include("audit.api.skyflow_urls")),
+    path("api/v1/", include("accounts.api.urls")),
+    path("api/v1/", include("policies.api.urls")),
+    path("api/v1/audit/", include("audit.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+]
