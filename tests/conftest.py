@@ -91,7 +91,7 @@ def service_account_factory(actor: Actor) -> Callable[..., Any]:
     return make
 
 
-def make_assertion(credentials: dict[str, str], *, algorithm: str | None = None, key: Any = None,
+def make_assertion(credentials: dict[str, str], *, algorithm: str | None = None, signing_key: Any = None,
                    headers: dict[str, Any] | None = None, drop: tuple[str, ...] = (), **claims: Any) -> str:
     """Sign an assertion the way Skyflow's SDKs do, with any claim overridden or dropped."""
     body: dict[str, Any] = {
@@ -100,12 +100,16 @@ def make_assertion(credentials: dict[str, str], *, algorithm: str | None = None,
         "aud": credentials["tokenURI"],
         "sub": credentials["clientID"],
         "exp": int(time.time()) + 3600,
+        # Skyflow's SDKs send no jti; RS256 signatures are deterministic, so two assertions made in
+        # the same second would be byte-identical (and the second a replay). Tests want distinct ones.
+        "jti": str(uuid.uuid4()),
     }
     body.update(claims)
     for name in drop:
         body.pop(name, None)
     alg = algorithm or key_algorithm(credentials["privateKey"])
-    return jwt.encode(body, key if key is not None else credentials["privateKey"], algorithm=alg, headers=headers)
+    return jwt.encode(body, signing_key if signing_key is not None else credentials["privateKey"], algorithm=alg,
+                      headers=headers)
 
 
 def key_algorithm(private_pem: str) -> str:

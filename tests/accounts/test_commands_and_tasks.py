@@ -1,0 +1,90 @@
+"""manage.py demo, rotate_signing_key, and the key-expiry reminder sweep."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.utils import timezone
+
+from accounts.models import ServiceAccount, ServiceAccountKey
+from accounts.services import key_expiry_sweep
+from audit.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_is_idempotent_and_its_credentials_get_a_token(tmp_path, api, token_for):
+    call_command("demo", out=str(tmp_path))
+    path = tmp_path / "demo-auditor-credentials.json"
+    first = json.loads(path.read_text())
+    assert path.stat().st_mode & 0o777 == 0o600
+    call_command("demo", out=str(tmp_path))
+    assert json.loads(path.read_text()) == first
+    assert ServiceAccount.objects.filter(name="demo-auditor").count() == 1
+    assert ServiceAccountKey.objects.filter(service_account__name="demo-auditor").count() == 1
+    assert token_for(first)
+
+
+def test_demo_replaces_a_revoked_key(tmp_path, actor):
+    from accounts.services import service_account_key_revoke
+
+    call_command("demo", out=str(tmp_path))
+    key = ServiceAccountKey.objects.get(service_account__name="demo-auditor")
+    service_account_key_revoke(actor=actor, key=key)
+    call_command("demo", out=str(tmp_path))
+    new = json.loads((tmp_path / "demo-auditor-credentials.json").read_text())
+    assert new["keyID"] != str(key.key_id)
+
+
+def test_rotate_signing_key_command(capsys):
+    from accounts.models import SigningKey
+
+    call_command("rotate_signing_key")
+    call_command("rotate_signing_key")
+    assert SigningKey.objects.filter(retired_at__isnull=True).count() == 1
+    assert SigningKey.objects.count() == 2
+    assert AuditEvent.objects.filter(action="signing_key.rotate").count() == 2
+
+
+def test_key_expiry_reminders_each_threshold_once(service_account_factory, actor):
+    from accounts.models import User
+
+    account, key, _ = service_account_factory()
+    owner = User.objects.create_user("owner@example.com", "x" * 16)
+    account.owners.add(owner)
+    now = timezone.now()
+    ServiceAccountKey.objects.filter(pk=key.pk).update(expires_at=now + timedelta(days=20))
+    assert key_expiry_sweep(now=now) == 1  # 30-day reminder
+    assert key_expiry_sweep(now=now) == 0  # not twice
+    assert key_expiry_sweep(now=now + timedelta(days=14)) == 1  # 7-day reminder
+    assert key_expiry_sweep(now=now + timedelta(days=19, hours=1)) == 1  # 1-day reminder
+    assert key_expiry_sweep(now=now + timedelta(days=19, hours=2)) == 0
+    assert sorted(ServiceAccountKey.objects.get(pk=key.pk).reminders_sent) == [1, 7, 30]
+    assert len(mail.outbox) == 3 and mail.outbox[0].to == ["owner@example.com"]
+    events = AuditEvent.objects.filter(action="service_account.key.expiry_reminder")
+    assert [json.loads(e.details)["days"] for e in events] == [30, 7, 1]
+
+
+def test_a_key_found_late_gets_one_reminder_not_three(service_account_factory):
+    _, key, _ = service_account_factory()
+    now = timezone.now()
+    ServiceAccountKey.objects.filter(pk=key.pk).update(expires_at=now + timedelta(hours=12))
+    assert key_expiry_sweep(now=now) == 1
+    assert sorted(ServiceAccountKey.objects.get(pk=key.pk).reminders_sent) == [1, 7, 30]
+    assert key_expiry_sweep(now=now) == 0
+
+
+def test_revoked_and_expired_keys_get_no_reminder(service_account_factory, actor):
+    from accounts.services import service_account_key_revoke
+
+    _, key, _ = service_account_factory()
+    _, key2, _ = service_account_factory()
+    now = timezone.now()
+    ServiceAccountKey.objects.filter(pk__in=[key.pk, key2.pk]).update(expires_at=now + timedelta(days=3))
+    service_account_key_revoke(actor=actor, key=ServiceAccountKey.objects.get(pk=key.pk))
+    ServiceAccountKey.objects.filter(pk=key2.pk).update(expires_at=now - timedelta(days=1))
+    assert key_expiry_sweep(now=now) == 0
