@@ -15,7 +15,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 def _prepare_filesystem_broker(sender: Celery, **_: object) -> None:
     """kombu's filesystem transport needs its folders to exist before the first message."""
     options = sender.conf.broker_transport_options or {}
-    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if options.get(key):
             Path(options[key]).mkdir(parents=True, exist_ok=True)
 
