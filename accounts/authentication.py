@@ -59,7 +59,9 @@ def authenticate_access_token(token: str, ip: str) -> ServiceAccountPrincipal:
     claims = verified_claims.get(token)
     if claims is None:
         claims = decode_access_token(
-            token, key_for_kid=signing.verification_key, issuer=settings.VAULTSTUDIO_BASE_URL,
+            token,
+            key_for_kid=signing.verification_key,
+            issuer=settings.VAULTSTUDIO_BASE_URL,
             leeway=settings.VAULTSTUDIO_CLOCK_SKEW,
         )
         verified_claims.put(token, claims)

@@ -49,9 +49,7 @@ def generate_keypair(algorithm: str) -> KeyPair:
 
 
 def public_pem_of(public_key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey) -> str:
-    return public_key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    return public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
 def normalize_public_key(pem: str, algorithm: str) -> str:
@@ -126,4 +124,12 @@ def jwk_of(kid: str, public_pem: str) -> dict[str, str]:
     def b64(n: int) -> str:
         return base64.urlsafe_b64encode(n.to_bytes(32, "big")).rstrip(b"=").decode()
 
-    return {"kty": "EC", "crv": "P-256", "x": b64(numbers.x), "y": b64(numbers.y), "kid": kid, "use": "sig", "alg": ES256}
+    return {
+        "kty": "EC",
+        "crv": "P-256",
+        "x": b64(numbers.x),
+        "y": b64(numbers.y),
+        "kid": kid,
+        "use": "sig",
+        "alg": ES256,
+    }

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from audit.actors import Actor
 from audit.services import audit_append
-from vaultstudio.errors import BadRequest, Conflict, NotFound
+from vaultstudio.errors import BadRequest, Conflict
 from vaultstudio.net import ip_allowed
 
 from . import keys, signing
@@ -44,7 +44,7 @@ def _clean_allowlist(values: Any) -> list[str]:
     if values is None:
         return []
     if not isinstance(values, list | tuple):
-        raise BadRequest("ip_allowlist must be a list of CIDRs, e.g. [\"10.0.0.0/8\", \"203.0.113.7/32\"].")
+        raise BadRequest('ip_allowlist must be a list of CIDRs, e.g. ["10.0.0.0/8", "203.0.113.7/32"].')
     cleaned = []
     for value in values:
         try:
@@ -77,21 +77,32 @@ def _account_snapshot(account: ServiceAccount) -> dict[str, Any]:
 
 
 def service_account_create(
-    *, actor: Actor, name: str, description: str = "", ip_allowlist: list[str] | None = None,
+    *,
+    actor: Actor,
+    name: str,
+    description: str = "",
+    ip_allowlist: list[str] | None = None,
     token_ttl_seconds: int | None = None,
 ) -> ServiceAccount:
     """Create an active service account (with no key yet)."""
-    ttl = _clean_ttl(token_ttl_seconds if token_ttl_seconds is not None else settings.VAULTSTUDIO_ACCESS_TOKEN_TTL_DEFAULT)
+    ttl = _clean_ttl(
+        token_ttl_seconds if token_ttl_seconds is not None else settings.VAULTSTUDIO_ACCESS_TOKEN_TTL_DEFAULT
+    )
     account = ServiceAccount(
-        name=_clean_name(name), description=description or "", ip_allowlist=_clean_allowlist(ip_allowlist),
+        name=_clean_name(name),
+        description=description or "",
+        ip_allowlist=_clean_allowlist(ip_allowlist),
         token_ttl_seconds=ttl,
     )
     try:
         with transaction.atomic():
             account.save()
             audit_append(
-                actor=actor, action="service_account.create", resource_type="SERVICE_ACCOUNT",
-                resource_ids=[str(account.client_id)], details=_account_snapshot(account),
+                actor=actor,
+                action="service_account.create",
+                resource_type="SERVICE_ACCOUNT",
+                resource_ids=[str(account.client_id)],
+                details=_account_snapshot(account),
             )
     except IntegrityError as exc:
         raise Conflict(f"A service account named {account.name!r} already exists.") from exc
@@ -125,7 +136,10 @@ def service_account_update(*, actor: Actor, account: ServiceAccount, **changes: 
         with transaction.atomic():
             account.save()
             audit_append(
-                actor=actor, action=action, resource_type="SERVICE_ACCOUNT", resource_ids=[str(account.client_id)],
+                actor=actor,
+                action=action,
+                resource_type="SERVICE_ACCOUNT",
+                resource_ids=[str(account.client_id)],
                 details={"before": before, "after": _account_snapshot(account)},
             )
     except IntegrityError as exc:
@@ -134,7 +148,9 @@ def service_account_update(*, actor: Actor, account: ServiceAccount, **changes: 
 
 
 def _active_keys(account: ServiceAccount, now: datetime) -> int:
-    return ServiceAccountKey.objects.filter(service_account=account, revoked_at__isnull=True, expires_at__gt=now).count()
+    return ServiceAccountKey.objects.filter(
+        service_account=account, revoked_at__isnull=True, expires_at__gt=now
+    ).count()
 
 
 def _clean_expiry(expires_at: datetime | None, now: datetime) -> datetime:
@@ -146,7 +162,12 @@ def _clean_expiry(expires_at: datetime | None, now: datetime) -> datetime:
 
 
 def _add_key(
-    *, actor: Actor, account: ServiceAccount, public_pem: str, algorithm: str, generated: bool,
+    *,
+    actor: Actor,
+    account: ServiceAccount,
+    public_pem: str,
+    algorithm: str,
+    generated: bool,
     expires_at: datetime | None,
 ) -> ServiceAccountKey:
     now = timezone.now()
@@ -159,15 +180,23 @@ def _add_key(
                 "revoke one before adding another."
             )
         key = ServiceAccountKey.objects.create(
-            service_account=account, public_key=public_pem, algorithm=algorithm,
-            fingerprint=keys.fingerprint(public_pem), generated=generated, created_at=now,
+            service_account=account,
+            public_key=public_pem,
+            algorithm=algorithm,
+            fingerprint=keys.fingerprint(public_pem),
+            generated=generated,
+            created_at=now,
             expires_at=_clean_expiry(expires_at, now),
         )
         audit_append(
-            actor=actor, action="service_account.key.generate" if generated else "service_account.key.upload",
-            resource_type="SERVICE_ACCOUNT_KEY", resource_ids=[str(key.key_id)],
+            actor=actor,
+            action="service_account.key.generate" if generated else "service_account.key.upload",
+            resource_type="SERVICE_ACCOUNT_KEY",
+            resource_ids=[str(key.key_id)],
             details={
-                "client_id": str(account.client_id), "algorithm": algorithm, "fingerprint": key.fingerprint,
+                "client_id": str(account.client_id),
+                "algorithm": algorithm,
+                "fingerprint": key.fingerprint,
                 "expires_at": key.expires_at.isoformat(),
             },
         )
@@ -175,7 +204,11 @@ def _add_key(
 
 
 def service_account_key_generate(
-    *, actor: Actor, account: ServiceAccount, algorithm: str = keys.RS256, base_url: str | None = None,
+    *,
+    actor: Actor,
+    account: ServiceAccount,
+    algorithm: str = keys.RS256,
+    base_url: str | None = None,
     expires_at: datetime | None = None,
 ) -> tuple[ServiceAccountKey, dict[str, str]]:
     """Generate a key pair; store only the public key; return the credentials.json document.
@@ -186,8 +219,14 @@ def service_account_key_generate(
         pair = keys.generate_keypair(algorithm)
     except keys.KeyFormatError as exc:
         raise BadRequest(str(exc)) from exc
-    key = _add_key(actor=actor, account=account, public_pem=pair.public_pem, algorithm=algorithm, generated=True,
-                   expires_at=expires_at)
+    key = _add_key(
+        actor=actor,
+        account=account,
+        public_pem=pair.public_pem,
+        algorithm=algorithm,
+        generated=True,
+        expires_at=expires_at,
+    )
     credentials = {
         "clientID": str(account.client_id),
         "clientName": account.name,
@@ -199,15 +238,21 @@ def service_account_key_generate(
 
 
 def service_account_key_register(
-    *, actor: Actor, account: ServiceAccount, public_key: str, algorithm: str, expires_at: datetime | None = None,
+    *,
+    actor: Actor,
+    account: ServiceAccount,
+    public_key: str,
+    algorithm: str,
+    expires_at: datetime | None = None,
 ) -> ServiceAccountKey:
     """Register a public key whose private half never leaves the customer."""
     try:
         public_pem = keys.normalize_public_key(public_key, algorithm)
     except keys.KeyFormatError as exc:
         raise BadRequest(str(exc)) from exc
-    return _add_key(actor=actor, account=account, public_pem=public_pem, algorithm=algorithm, generated=False,
-                    expires_at=expires_at)
+    return _add_key(
+        actor=actor, account=account, public_pem=public_pem, algorithm=algorithm, generated=False, expires_at=expires_at
+    )
 
 
 def service_account_key_revoke(*, actor: Actor, key: ServiceAccountKey) -> ServiceAccountKey:
@@ -218,8 +263,11 @@ def service_account_key_revoke(*, actor: Actor, key: ServiceAccountKey) -> Servi
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
         audit_append(
-            actor=actor, action="service_account.key.revoke", resource_type="SERVICE_ACCOUNT_KEY",
-            resource_ids=[str(key.key_id)], details={"client_id": str(key.service_account.client_id)},
+            actor=actor,
+            action="service_account.key.revoke",
+            resource_type="SERVICE_ACCOUNT_KEY",
+            resource_ids=[str(key.key_id)],
+            details={"client_id": str(key.service_account.client_id)},
         )
     return key
 
@@ -232,8 +280,12 @@ _LAST_USED_RESOLUTION = timedelta(seconds=60)
 def _refuse(exc: TokenRefused, account: ServiceAccount | None) -> None:
     actor = service_account_actor(account) if account else Actor.anonymous(exc.client_id[:64])
     audit_append(
-        actor=actor, action="auth.token.refuse", resource_type="SERVICE_ACCOUNT",
-        resource_ids=[exc.client_id] if exc.client_id else [], decision="DENY", http_status=401,
+        actor=actor,
+        action="auth.token.refuse",
+        resource_type="SERVICE_ACCOUNT",
+        resource_ids=[exc.client_id] if exc.client_id else [],
+        decision="DENY",
+        http_status=401,
         details={"reason": exc.reason, "message": exc.message},
     )
 
@@ -255,17 +307,28 @@ def token_exchange(*, body: Any, ip: str) -> dict[str, str]:
             else None
         )
         if key is None:
-            account = ServiceAccount.objects.filter(client_id=_as_uuid(parsed.client_id)).first() if _as_uuid(parsed.client_id) else None
+            account = (
+                ServiceAccount.objects.filter(client_id=_as_uuid(parsed.client_id)).first()
+                if _as_uuid(parsed.client_id)
+                else None
+            )
             if account is None:
-                raise TokenRefused("unknown_issuer", "No service account has this clientID (iss/sub).", client_id=parsed.client_id)
-            raise TokenRefused("unknown_key", f"Service account has no key {parsed.key_id}.", client_id=parsed.client_id)
+                raise TokenRefused(
+                    "unknown_issuer", "No service account has this clientID (iss/sub).", client_id=parsed.client_id
+                )
+            raise TokenRefused(
+                "unknown_key", f"Service account has no key {parsed.key_id}.", client_id=parsed.client_id
+            )
         account = key.service_account
         verify_assertion_signature(
             parsed, algorithm=key.algorithm, public_key=keys.load_public_key(key.public_key), audience=token_uri()
         )
         now = time.time()
         exp = check_assertion_times(
-            parsed, now=now, skew=settings.VAULTSTUDIO_CLOCK_SKEW, max_lifetime=settings.VAULTSTUDIO_ASSERTION_MAX_LIFETIME
+            parsed,
+            now=now,
+            skew=settings.VAULTSTUDIO_CLOCK_SKEW,
+            max_lifetime=settings.VAULTSTUDIO_ASSERTION_MAX_LIFETIME,
         )
         at = timezone.now()
         cid = parsed.client_id
@@ -276,26 +339,40 @@ def token_exchange(*, body: Any, ip: str) -> dict[str, str]:
         if not account.is_active:
             raise TokenRefused("account_inactive", "This service account is deactivated.", client_id=cid)
         if not ip_allowed(ip, account.ip_allowlist):
-            raise TokenRefused("ip_not_allowed", f"Requests from {ip} are outside this account's IP allowlist.", client_id=cid)
+            raise TokenRefused(
+                "ip_not_allowed", f"Requests from {ip} are outside this account's IP allowlist.", client_id=cid
+            )
         ctx = validate_ctx(parsed.claims.get("ctx"))
         roles = _narrowed_roles(account, requested_roles, cid)
         digest = hashlib.sha256(assertion.encode()).hexdigest()
         # Each assertion is accepted once: remembered in the shared cache until it can no longer be valid.
         if not cache.add(f"assertion:{digest}", 1, timeout=int(exp - now) + settings.VAULTSTUDIO_CLOCK_SKEW + 1):
-            raise TokenRefused("replayed", "This assertion was already used; sign a new one for every token request.",
-                               client_id=cid)
+            raise TokenRefused(
+                "replayed", "This assertion was already used; sign a new one for every token request.", client_id=cid
+            )
         kid, private_key = signing.active_signer()
         ttl = min(account.token_ttl_seconds, settings.VAULTSTUDIO_ACCESS_TOKEN_TTL_MAX)
         token, claims = issue_access_token(
-            kid=kid, private_key=private_key, issuer=settings.VAULTSTUDIO_BASE_URL, client_id=cid,
-            key_id=str(key.key_id), now=int(now), ttl=ttl, roles=roles, ctx=ctx,
+            kid=kid,
+            private_key=private_key,
+            issuer=settings.VAULTSTUDIO_BASE_URL,
+            client_id=cid,
+            key_id=str(key.key_id),
+            now=int(now),
+            ttl=ttl,
+            roles=roles,
+            ctx=ctx,
         )
         with transaction.atomic():
             if key.last_used_at is None or at - key.last_used_at > _LAST_USED_RESOLUTION:
                 ServiceAccountKey.objects.filter(pk=key.pk).update(last_used_at=at)
             audit_append(
-                actor=service_account_actor(account), action="auth.token.grant", resource_type="SERVICE_ACCOUNT",
-                resource_ids=[cid], decision="ALLOW", http_status=200,
+                actor=service_account_actor(account),
+                action="auth.token.grant",
+                resource_type="SERVICE_ACCOUNT",
+                resource_ids=[cid],
+                decision="ALLOW",
+                http_status=200,
                 details={"key_id": str(key.key_id), "jti": claims["jti"], "roles": roles or [], "exp": claims["exp"]},
             )
         return {"accessToken": token, "tokenType": "Bearer"}
@@ -319,12 +396,14 @@ def _narrowed_roles(account: ServiceAccount, requested: list[str], client_id: st
     bound = {str(b.role_id) for b in bindings_of_service_account(account)}
     missing = [r for r in requested if r not in bound]
     if missing:
-        raise TokenRefused("role_not_bound", f"scope names roles not bound to this account: {', '.join(missing)}.",
-                           client_id=client_id)
+        raise TokenRefused(
+            "role_not_bound", f"scope names roles not bound to this account: {', '.join(missing)}.", client_id=client_id
+        )
     return requested
 
 
 # --- reminders ------------------------------------------------------------------------------------
+
 
 def key_expiry_sweep(*, now: datetime | None = None) -> int:
     """Remind owners (and admins) of keys expiring in 30, 7 and 1 days, each threshold once; audited.
@@ -351,8 +430,10 @@ def key_expiry_sweep(*, now: datetime | None = None) -> int:
             key.reminders_sent = sorted({*key.reminders_sent, *due}, reverse=True)
             key.save(update_fields=["reminders_sent"])
             audit_append(
-                actor=Actor.system("key-expiry-reminder"), action="service_account.key.expiry_reminder",
-                resource_type="SERVICE_ACCOUNT_KEY", resource_ids=[str(key.key_id)],
+                actor=Actor.system("key-expiry-reminder"),
+                action="service_account.key.expiry_reminder",
+                resource_type="SERVICE_ACCOUNT_KEY",
+                resource_ids=[str(key.key_id)],
                 details={"client_id": str(account.client_id), "days": threshold, "recipients": len(recipients)},
             )
         if recipients:
@@ -363,7 +444,9 @@ def key_expiry_sweep(*, now: datetime | None = None) -> int:
                     f"{key.expires_at:%Y-%m-%d %H:%M} UTC. Add a new key, switch the application to it, "
                     "then revoke the old one."
                 ),
-                from_email=None, recipient_list=recipients, fail_silently=True,
+                from_email=None,
+                recipient_list=recipients,
+                fail_silently=True,
             )
         sent += 1
     return sent
@@ -373,7 +456,8 @@ def _admin_emails() -> set[str]:
     from policies.models import ACCOUNT_ADMIN, RoleBinding
 
     emails = set(
-        RoleBinding.objects.filter(role__name=ACCOUNT_ADMIN, user__isnull=False, user__is_active=True)
-        .values_list("user__email", flat=True)
+        RoleBinding.objects.filter(role__name=ACCOUNT_ADMIN, user__isnull=False, user__is_active=True).values_list(
+            "user__email", flat=True
+        )
     )
     return emails

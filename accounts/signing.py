@@ -113,8 +113,11 @@ def signing_key_rotate(*, actor: Actor) -> SigningKey:
         SigningKey.objects.filter(kid__in=retired).update(retired_at=timezone.now())
         new = _create_key()
         audit_append(
-            actor=actor, action="signing_key.rotate", resource_type="SIGNING_KEY",
-            resource_ids=[new.kid], details={"retired": retired},
+            actor=actor,
+            action="signing_key.rotate",
+            resource_type="SIGNING_KEY",
+            resource_ids=[new.kid],
+            details={"retired": retired},
         )
     forget_cached_keys()
     return new

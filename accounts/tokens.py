@@ -40,7 +40,9 @@ class ParsedAssertion:
 def parse_token_request(body: dict[str, Any]) -> tuple[str, list[str]]:
     """Return (assertion, requested role ids) from the token request body, or refuse."""
     if not isinstance(body, dict):
-        raise TokenRefused("malformed_body", "The body must be a JSON object (or a form) with grant_type and assertion.")
+        raise TokenRefused(
+            "malformed_body", "The body must be a JSON object (or a form) with grant_type and assertion."
+        )
     grant_type = body.get("grant_type")
     assertion = body.get("assertion")
     if grant_type != GRANT_TYPE:
@@ -74,12 +76,18 @@ def parse_assertion(assertion: str) -> ParsedAssertion:
         )
     iss, sub = claims.get("iss"), claims.get("sub")
     if not isinstance(iss, str) or not iss or not isinstance(sub, str) or not sub:
-        raise TokenRefused("unknown_issuer", "The assertion must carry iss and sub, both the service account's clientID.")
+        raise TokenRefused(
+            "unknown_issuer", "The assertion must carry iss and sub, both the service account's clientID."
+        )
     if iss != sub:
-        raise TokenRefused("iss_sub_mismatch", "iss and sub must both be the service account's clientID.", client_id=iss)
+        raise TokenRefused(
+            "iss_sub_mismatch", "iss and sub must both be the service account's clientID.", client_id=iss
+        )
     key_id = claims.get("key") or header.get("kid")
     if not isinstance(key_id, str) or not key_id:
-        raise TokenRefused("unknown_key", "The assertion names no key: put the keyID in the 'key' claim.", client_id=iss)
+        raise TokenRefused(
+            "unknown_key", "The assertion names no key: put the keyID in the 'key' claim.", client_id=iss
+        )
     return ParsedAssertion(assertion, header, claims, alg, iss, key_id)
 
 
@@ -100,11 +108,14 @@ def verify_assertion_signature(parsed: ParsedAssertion, *, algorithm: str, publi
         )
     except jwt.InvalidSignatureError as exc:
         raise TokenRefused(
-            "bad_signature", f"The assertion's signature does not verify with key {parsed.key_id}.",
+            "bad_signature",
+            f"The assertion's signature does not verify with key {parsed.key_id}.",
             client_id=parsed.client_id,
         ) from exc
     except jwt.PyJWTError as exc:
-        raise TokenRefused("malformed_jwt", f"The assertion could not be verified ({exc}).", client_id=parsed.client_id) from exc
+        raise TokenRefused(
+            "malformed_jwt", f"The assertion could not be verified ({exc}).", client_id=parsed.client_id
+        ) from exc
     aud = parsed.claims.get("aud")
     audiences = aud if isinstance(aud, list) else [aud]
     if audience not in audiences:
@@ -118,7 +129,9 @@ def _numeric(claims: dict[str, Any], name: str, client_id: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TokenRefused("malformed_jwt", f"The {name} claim must be a number of seconds since the epoch.", client_id=client_id)
+        raise TokenRefused(
+            "malformed_jwt", f"The {name} claim must be a number of seconds since the epoch.", client_id=client_id
+        )
     return float(value)
 
 
@@ -132,7 +145,8 @@ def check_assertion_times(parsed: ParsedAssertion, *, now: float, skew: int, max
         raise TokenRefused("expired", "The assertion has expired (exp is in the past).", client_id=cid)
     if exp > now + max_lifetime + skew:
         raise TokenRefused(
-            "exp_too_far", f"exp is more than {max_lifetime // 60} minutes ahead; sign a shorter-lived assertion.",
+            "exp_too_far",
+            f"exp is more than {max_lifetime // 60} minutes ahead; sign a shorter-lived assertion.",
             client_id=cid,
         )
     for name in ("nbf", "iat"):
@@ -169,8 +183,16 @@ class AccessTokenClaims:
 
 
 def issue_access_token(
-    *, kid: str, private_key: Any, issuer: str, client_id: str, key_id: str, now: int, ttl: int,
-    roles: list[str] | None, ctx: Any,
+    *,
+    kid: str,
+    private_key: Any,
+    issuer: str,
+    client_id: str,
+    key_id: str,
+    now: int,
+    ttl: int,
+    roles: list[str] | None,
+    ctx: Any,
 ) -> tuple[str, dict[str, Any]]:
     claims: dict[str, Any] = {
         "iss": issuer,
@@ -204,7 +226,12 @@ def decode_access_token(token: str, *, key_for_kid: Any, issuer: str, leeway: in
         raise TokenRefused("unknown_signing_key", "The bearer token is signed by an unknown key.")
     try:
         claims = jwt.decode(
-            token, key, algorithms=["ES256"], audience=issuer, issuer=issuer, leeway=leeway,
+            token,
+            key,
+            algorithms=["ES256"],
+            audience=issuer,
+            issuer=issuer,
+            leeway=leeway,
             options={"require": ["exp", "sub", "key", "jti"]},
         )
     except jwt.ExpiredSignatureError as exc:

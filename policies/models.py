@@ -42,8 +42,12 @@ class RoleBinding(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="bindings")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="role_bindings")
-    group = models.ForeignKey("accounts.Group", null=True, blank=True, on_delete=models.CASCADE, related_name="role_bindings")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="role_bindings"
+    )
+    group = models.ForeignKey(
+        "accounts.Group", null=True, blank=True, on_delete=models.CASCADE, related_name="role_bindings"
+    )
     service_account = models.ForeignKey(
         "accounts.ServiceAccount", null=True, blank=True, on_delete=models.CASCADE, related_name="role_bindings"
     )

@@ -30,6 +30,7 @@ def policy_version() -> int:
 
 def bump_policy_version() -> None:
     """Invalidate every worker's cached role/policy view (called after the change commits)."""
+
     def bump() -> None:
         try:
             cache.incr(POLICY_VERSION_KEY)
@@ -51,8 +52,13 @@ def role_create(*, actor: Actor, name: str, description: str = "") -> Role:
     try:
         with transaction.atomic():
             role.save()
-            audit_append(actor=actor, action="role.create", resource_type="ROLE", resource_ids=[str(role.id)],
-                         details={"name": role.name})
+            audit_append(
+                actor=actor,
+                action="role.create",
+                resource_type="ROLE",
+                resource_ids=[str(role.id)],
+                details={"name": role.name},
+            )
             bump_policy_version()
     except IntegrityError as exc:
         raise Conflict(f"A role named {role.name!r} already exists.") from exc
@@ -70,8 +76,13 @@ def role_update(*, actor: Actor, role: Role, name: str | None = None, descriptio
     try:
         with transaction.atomic():
             role.save()
-            audit_append(actor=actor, action="role.update", resource_type="ROLE", resource_ids=[str(role.id)],
-                         details={"before": before, "after": {"name": role.name, "description": role.description}})
+            audit_append(
+                actor=actor,
+                action="role.update",
+                resource_type="ROLE",
+                resource_ids=[str(role.id)],
+                details={"before": before, "after": {"name": role.name, "description": role.description}},
+            )
             bump_policy_version()
     except IntegrityError as exc:
         raise Conflict(f"A role named {role.name!r} already exists.") from exc
@@ -85,14 +96,25 @@ def role_delete(*, actor: Actor, role: Role) -> None:
         bindings = role.bindings.count()
         role_id, role_name = str(role.id), role.name
         role.delete()
-        audit_append(actor=actor, action="role.delete", resource_type="ROLE", resource_ids=[role_id],
-                     details={"name": role_name, "bindings_removed": bindings})
+        audit_append(
+            actor=actor,
+            action="role.delete",
+            resource_type="ROLE",
+            resource_ids=[role_id],
+            details={"name": role_name, "bindings_removed": bindings},
+        )
         bump_policy_version()
 
 
 def binding_create(
-    *, actor: Actor, role: Role, user: User | None = None, group: Group | None = None,
-    service_account: ServiceAccount | None = None, vault_id: str | None = None, expires_at: datetime | None = None,
+    *,
+    actor: Actor,
+    role: Role,
+    user: User | None = None,
+    group: Group | None = None,
+    service_account: ServiceAccount | None = None,
+    vault_id: str | None = None,
+    expires_at: datetime | None = None,
 ) -> RoleBinding:
     """Bind a role to exactly one user, group or service account."""
     subjects = [s for s in (user, group, service_account) if s is not None]
@@ -102,21 +124,35 @@ def binding_create(
         raise BadRequest("expires_at must be in the future.")
     if vault_id is not None and not role.builtin:
         raise BadRequest("vault scopes only built-in roles; a custom role's policies already name their vault.")
-    existing = RoleBinding.objects.filter(role=role, user=user, group=group, service_account=service_account,
-                                          vault_id=vault_id)
+    existing = RoleBinding.objects.filter(
+        role=role, user=user, group=group, service_account=service_account, vault_id=vault_id
+    )
     if existing.exists():
         raise Conflict(f"Role {role.name} is already bound to this subject.")
     with transaction.atomic():
         binding = RoleBinding.objects.create(
-            role=role, user=user, group=group, service_account=service_account, vault_id=vault_id,
-            expires_at=expires_at, created_by=actor.display,
+            role=role,
+            user=user,
+            group=group,
+            service_account=service_account,
+            vault_id=vault_id,
+            expires_at=expires_at,
+            created_by=actor.display,
         )
         kind, who = binding.subject
         audit_append(
-            actor=actor, action="role.binding.create", resource_type="ROLE_BINDING", resource_ids=[str(binding.id)],
-            details={"role": role.name, "role_id": str(role.id), "subject_type": kind, "subject": who,
-                     "vault_id": str(vault_id) if vault_id else None,
-                     "expires_at": expires_at.isoformat() if expires_at else None},
+            actor=actor,
+            action="role.binding.create",
+            resource_type="ROLE_BINDING",
+            resource_ids=[str(binding.id)],
+            details={
+                "role": role.name,
+                "role_id": str(role.id),
+                "subject_type": kind,
+                "subject": who,
+                "vault_id": str(vault_id) if vault_id else None,
+                "expires_at": expires_at.isoformat() if expires_at else None,
+            },
         )
         bump_policy_version()
     return binding
@@ -128,7 +164,10 @@ def binding_delete(*, actor: Actor, binding: RoleBinding) -> None:
         binding_id, role = str(binding.id), binding.role
         binding.delete()
         audit_append(
-            actor=actor, action="role.binding.delete", resource_type="ROLE_BINDING", resource_ids=[binding_id],
+            actor=actor,
+            action="role.binding.delete",
+            resource_type="ROLE_BINDING",
+            resource_ids=[binding_id],
             details={"role": role.name, "role_id": str(role.id), "subject_type": kind, "subject": who},
         )
         bump_policy_version()

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 import jwt
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-import pytest
 from django.db import connections
 from django.test import TransactionTestCase
 from rest_framework.test import APIClient
@@ -91,8 +91,15 @@ def service_account_factory(actor: Actor) -> Callable[..., Any]:
     return make
 
 
-def make_assertion(credentials: dict[str, str], *, algorithm: str | None = None, signing_key: Any = None,
-                   headers: dict[str, Any] | None = None, drop: tuple[str, ...] = (), **claims: Any) -> str:
+def make_assertion(
+    credentials: dict[str, str],
+    *,
+    algorithm: str | None = None,
+    signing_key: Any = None,
+    headers: dict[str, Any] | None = None,
+    drop: tuple[str, ...] = (),
+    **claims: Any,
+) -> str:
     """Sign an assertion the way Skyflow's SDKs do, with any claim overridden or dropped."""
     body: dict[str, Any] = {
         "iss": credentials["clientID"],
@@ -108,8 +115,9 @@ def make_assertion(credentials: dict[str, str], *, algorithm: str | None = None,
     for name in drop:
         body.pop(name, None)
     alg = algorithm or key_algorithm(credentials["privateKey"])
-    return jwt.encode(body, signing_key if signing_key is not None else credentials["privateKey"], algorithm=alg,
-                      headers=headers)
+    return jwt.encode(
+        body, signing_key if signing_key is not None else credentials["privateKey"], algorithm=alg, headers=headers
+    )
 
 
 def key_algorithm(private_pem: str) -> str:
@@ -127,8 +135,11 @@ def token_for(api: APIClient) -> Callable[..., str]:
     """Get an access token for credentials through the real token endpoint."""
 
     def get(credentials: dict[str, str], **body: Any) -> str:
-        payload = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
-                   "assertion": make_assertion(credentials), **body}
+        payload = {
+            "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            "assertion": make_assertion(credentials),
+            **body,
+        }
         response = api.post("/v1/auth/sa/oauth/token", data=json.dumps(payload), content_type="application/json")
         assert response.status_code == 200, response.content
         return response.json()["accessToken"]

@@ -14,8 +14,9 @@ class WhoAmI(APIView):
 
     def get(self, request):
         account = request.user.service_account
-        return Response({"client_id": str(account.client_id), "roles": request.user.narrowed_roles,
-                         "ctx": request.user.context})
+        return Response(
+            {"client_id": str(account.client_id), "roles": request.user.narrowed_roles, "ctx": request.user.context}
+        )
 
 
 class Boom(APIView):

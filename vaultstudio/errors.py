@@ -67,8 +67,9 @@ class VaultError(drf_exceptions.APIException):
     status_code = 400
     default_detail = "The request is invalid."
 
-    def __init__(self, message: str | None = None, *, details: list[dict[str, Any]] | None = None,
-                 status: int | None = None) -> None:
+    def __init__(
+        self, message: str | None = None, *, details: list[dict[str, Any]] | None = None, status: int | None = None
+    ) -> None:
         super().__init__(message or self.default_detail)
         self.message = message or str(self.default_detail)
         self.details = details or []

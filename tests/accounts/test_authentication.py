@@ -90,8 +90,17 @@ def test_expired_access_token_refused(api, sa):
     kid, private = signing.active_signer()
     from accounts.tokens import issue_access_token
 
-    token, _ = issue_access_token(kid=kid, private_key=private, issuer=TEST_BASE_URL, client_id=str(account.client_id),
-                                  key_id=str(key.key_id), now=int(time.time()) - 7200, ttl=900, roles=None, ctx=None)
+    token, _ = issue_access_token(
+        kid=kid,
+        private_key=private,
+        issuer=TEST_BASE_URL,
+        client_id=str(account.client_id),
+        key_id=str(key.key_id),
+        now=int(time.time()) - 7200,
+        ttl=900,
+        roles=None,
+        ctx=None,
+    )
     assert_401(call(api, token), "expired")
 
 
@@ -99,21 +108,39 @@ def test_token_signed_by_a_foreign_key_with_our_kid_refused(api, sa):
     account, key, _ = sa
     kid, _ = signing.active_signer()
     foreign = ec.generate_private_key(ec.SECP256R1())
-    pem = foreign.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+    pem = foreign.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     now = int(time.time())
-    claims = {"iss": TEST_BASE_URL, "aud": TEST_BASE_URL, "sub": str(account.client_id), "typ": "sa",
-              "key": str(key.key_id), "iat": now, "exp": now + 600, "jti": "x"}
+    claims = {
+        "iss": TEST_BASE_URL,
+        "aud": TEST_BASE_URL,
+        "sub": str(account.client_id),
+        "typ": "sa",
+        "key": str(key.key_id),
+        "iat": now,
+        "exp": now + 600,
+        "jti": "x",
+    }
     token = jwt.encode(claims, pem, algorithm="ES256", headers={"kid": kid})
     assert_401(call(api, token), "invalid")
 
 
 def test_alg_none_access_token_refused(api, sa):
     account, key, _ = sa
+
     def b64(d):
         return base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()
-    claims = {"iss": TEST_BASE_URL, "aud": TEST_BASE_URL, "sub": str(account.client_id), "typ": "sa",
-              "key": str(key.key_id), "exp": int(time.time()) + 600, "jti": "x"}
+
+    claims = {
+        "iss": TEST_BASE_URL,
+        "aud": TEST_BASE_URL,
+        "sub": str(account.client_id),
+        "typ": "sa",
+        "key": str(key.key_id),
+        "exp": int(time.time()) + 600,
+        "jti": "x",
+    }
     assert_401(call(api, b64({"alg": "none"}) + "." + b64(claims) + "."), "not signed by this server")
 
 
@@ -179,8 +206,11 @@ def test_narrowed_token_and_ctx_are_visible_to_the_view(api, service_account_fac
 
     _, _, creds = service_account_factory(roles=("AUDITOR",))
     role = Role.objects.get(name="AUDITOR")
-    body = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "scope": f"role:{role.id}",
-            "assertion": make_assertion(creds, ctx={"agent_id": "a1"})}
+    body = {
+        "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        "scope": f"role:{role.id}",
+        "assertion": make_assertion(creds, ctx={"agent_id": "a1"}),
+    }
     token = api.post("/v1/auth/sa/oauth/token", body, format="json").json()["accessToken"]
     data = call(api, token).json()
     assert data["roles"] == [str(role.id)] and data["ctx"] == {"agent_id": "a1"}
@@ -193,9 +223,17 @@ def test_claims_cache_does_not_outlive_the_token(api, sa, settings):
 
     account, key, _ = sa
     kid, private = signing.active_signer()
-    token, claims = issue_access_token(kid=kid, private_key=private, issuer=TEST_BASE_URL,
-                                       client_id=str(account.client_id), key_id=str(key.key_id),
-                                       now=int(time.time()), ttl=900, roles=None, ctx=None)
+    token, claims = issue_access_token(
+        kid=kid,
+        private_key=private,
+        issuer=TEST_BASE_URL,
+        client_id=str(account.client_id),
+        key_id=str(key.key_id),
+        now=int(time.time()),
+        ttl=900,
+        roles=None,
+        ctx=None,
+    )
     assert call(api, token).status_code == 200
     authentication.verified_claims.put(token, {**claims, "exp": int(time.time()) - 3600})
     assert_401(call(api, token), "expired")

@@ -62,6 +62,7 @@ def sa(service_account_factory):
 
 # --- success ---------------------------------------------------------------------------------------
 
+
 def test_json_body_gives_camelcase_bearer_token(api, sa):
     account, key, creds = sa
     response = exchange(api, make_assertion(creds))
@@ -116,10 +117,16 @@ def test_token_ttl_follows_the_account(api, service_account_factory):
 
 # --- refusals: one test per reason -------------------------------------------------------------
 
+
 def test_alg_none_refused(api, sa):
     _, _, creds = sa
-    claims = {"iss": creds["clientID"], "sub": creds["clientID"], "key": creds["keyID"], "aud": TOKEN_URI,
-              "exp": int(time.time()) + 600}
+    claims = {
+        "iss": creds["clientID"],
+        "sub": creds["clientID"],
+        "key": creds["keyID"],
+        "aud": TOKEN_URI,
+        "exp": int(time.time()) + 600,
+    }
     unsigned = _b64(b'{"alg":"none","typ":"JWT"}') + "." + _b64(json.dumps(claims).encode()) + "."
     refused(exchange(api, unsigned), "alg 'none' is not allowed", "alg_not_allowed")
 
@@ -127,8 +134,13 @@ def test_alg_none_refused(api, sa):
 def test_hs256_with_the_public_key_as_secret_refused(api, sa):
     """The classic key-confusion attack: HMAC-sign with the (public) RSA key."""
     _, key, creds = sa
-    claims = {"iss": creds["clientID"], "sub": creds["clientID"], "key": creds["keyID"], "aud": TOKEN_URI,
-              "exp": int(time.time()) + 600}
+    claims = {
+        "iss": creds["clientID"],
+        "sub": creds["clientID"],
+        "key": creds["keyID"],
+        "aud": TOKEN_URI,
+        "exp": int(time.time()) + 600,
+    }
     signing_input = _b64(b'{"alg":"HS256","typ":"JWT"}') + "." + _b64(json.dumps(claims).encode())
     mac = hmac.new(key.public_key.encode(), signing_input.encode(), hashlib.sha256).digest()
     refused(exchange(api, signing_input + "." + _b64(mac)), "alg 'HS256' is not allowed", "alg_not_allowed")
@@ -145,8 +157,11 @@ def test_other_algs_refused(api, sa, alg):
 def test_alg_other_than_the_keys_refused(api, sa):
     _, _, creds = sa  # an RS256 key
     other = ec.generate_private_key(ec.SECP256R1())
-    refused(exchange(api, make_assertion(creds, algorithm="ES256", signing_key=_pem(other))),
-            "does not match the key's registered algorithm 'RS256'", "alg_mismatch")
+    refused(
+        exchange(api, make_assertion(creds, algorithm="ES256", signing_key=_pem(other))),
+        "does not match the key's registered algorithm 'RS256'",
+        "alg_mismatch",
+    )
 
 
 def test_signature_by_another_key_refused(api, sa):
@@ -165,8 +180,11 @@ def test_signature_by_another_accounts_key_refused(api, service_account_factory)
 def test_unknown_iss_refused(api, sa):
     _, _, creds = sa
     unknown = "00000000-0000-4000-8000-000000000000"
-    refused(exchange(api, make_assertion(creds, iss=unknown, sub=unknown)), "No service account has this clientID",
-            "unknown_issuer")
+    refused(
+        exchange(api, make_assertion(creds, iss=unknown, sub=unknown)),
+        "No service account has this clientID",
+        "unknown_issuer",
+    )
 
 
 def test_non_uuid_iss_refused(api, sa):
@@ -181,8 +199,9 @@ def test_missing_iss_refused(api, sa):
 
 def test_unknown_key_refused(api, sa):
     _, _, creds = sa
-    refused(exchange(api, make_assertion(creds, key="11111111-1111-4111-8111-111111111111")), "has no key",
-            "unknown_key")
+    refused(
+        exchange(api, make_assertion(creds, key="11111111-1111-4111-8111-111111111111")), "has no key", "unknown_key"
+    )
 
 
 def test_key_of_another_account_refused(api, service_account_factory):
@@ -202,8 +221,9 @@ def test_iss_not_sub_refused(api, service_account_factory):
     refused(exchange(api, make_assertion(creds, sub=other["clientID"])), "iss and sub must both", "iss_sub_mismatch")
 
 
-@pytest.mark.parametrize("aud", ["http://evil.example/v1/auth/sa/oauth/token", "http://testserver",
-                                 TOKEN_URI + "/", None])
+@pytest.mark.parametrize(
+    "aud", ["http://evil.example/v1/auth/sa/oauth/token", "http://testserver", TOKEN_URI + "/", None]
+)
 def test_wrong_aud_refused(api, sa, aud):
     _, _, creds = sa
     assertion = make_assertion(creds, aud=aud) if aud else make_assertion(creds, drop=("aud",))
@@ -227,8 +247,11 @@ def test_exp_within_skew_accepted(api, sa):
 
 def test_exp_more_than_60_minutes_ahead_refused(api, sa):
     _, _, creds = sa
-    refused(exchange(api, make_assertion(creds, exp=int(time.time()) + 3600 + 120)), "more than 60 minutes ahead",
-            "exp_too_far")
+    refused(
+        exchange(api, make_assertion(creds, exp=int(time.time()) + 3600 + 120)),
+        "more than 60 minutes ahead",
+        "exp_too_far",
+    )
 
 
 def test_non_numeric_exp_refused(api, sa):
@@ -283,8 +306,11 @@ def test_inactive_account_refused(api, sa, actor):
 
 def test_ip_outside_allowlist_refused(api, service_account_factory):
     _, _, creds = service_account_factory(ip_allowlist=["10.0.0.0/8"])
-    refused(exchange(api, make_assertion(creds), REMOTE_ADDR="192.0.2.10"), "outside this account's IP allowlist",
-            "ip_not_allowed")
+    refused(
+        exchange(api, make_assertion(creds), REMOTE_ADDR="192.0.2.10"),
+        "outside this account's IP allowlist",
+        "ip_not_allowed",
+    )
     assert exchange(api, make_assertion(creds), REMOTE_ADDR="10.1.2.3").status_code == 200
 
 
@@ -308,8 +334,11 @@ def test_malformed_body_refused(api, body):
 
 def test_wrong_grant_type_refused(api, sa):
     _, _, creds = sa
-    refused(post(api, {"grant_type": "client_credentials", "assertion": make_assertion(creds)}),
-            "grant_type must be", "unsupported_grant_type")
+    refused(
+        post(api, {"grant_type": "client_credentials", "assertion": make_assertion(creds)}),
+        "grant_type must be",
+        "unsupported_grant_type",
+    )
 
 
 def test_missing_assertion_refused(api):

@@ -33,20 +33,48 @@ ServiceAccountKey.objects.filter(pk=key.pk).update(expires_at=timezone.now() + t
 
 
 def test_worker_runs_a_task_from_the_filesystem_broker(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CACHE_URL", "REDIS_URL", "CELERY_BROKER_URL")}
-    env.update({"VAULTSTUDIO_VAR_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-                "DJANGO_SETTINGS_MODULE": "vaultstudio.settings"})
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CACHE_URL", "REDIS_URL", "CELERY_BROKER_URL")
+    }
+    env.update(
+        {
+            "VAULTSTUDIO_VAR_DIR": str(tmp_path),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            "DJANGO_SETTINGS_MODULE": "vaultstudio.settings",
+        }
+    )
     manage = [sys.executable, "manage.py"]
     for args in (["migrate", "-v", "0"], ["createcachetable"], ["shell", "-c", SEED]):
         subprocess.run(manage + args, cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
     worker = subprocess.Popen(
-        [str(CELERY), "-A", "vaultstudio", "worker", "--beat", "--loglevel", "INFO", "--concurrency", "1",
-         "--schedule", str(tmp_path / "beat-schedule")],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            str(CELERY),
+            "-A",
+            "vaultstudio",
+            "worker",
+            "--beat",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "1",
+            "--schedule",
+            str(tmp_path / "beat-schedule"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
-        subprocess.run([str(CELERY), "-A", "vaultstudio", "call", "accounts.tasks.key_expiry_sweep"],
-                       cwd=ROOT, env=env, check=True, capture_output=True, timeout=60)
+        subprocess.run(
+            [str(CELERY), "-A", "vaultstudio", "call", "accounts.tasks.key_expiry_sweep"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         deadline = time.monotonic() + 60
         found = 0
         while time.monotonic() < deadline and not found:

@@ -11,7 +11,9 @@ import json
 import pytest
 import requests
 
-skyflow_sa = pytest.importorskip("skyflow.service_account._utils", reason="needs the skyflow 2.x SDK (requirements-dev.txt)")
+skyflow_sa = pytest.importorskip(
+    "skyflow.service_account._utils", reason="needs the skyflow 2.x SDK (requirements-dev.txt)"
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

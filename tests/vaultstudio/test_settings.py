@@ -33,8 +33,15 @@ def test_production_without_settings_names_every_missing_one(tmp_path):
     assert result.returncode != 0
     message = result.stderr.strip().splitlines()[-1]
     assert "ImproperlyConfigured" in message
-    for name in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CACHE_URL or REDIS_URL", "CELERY_BROKER_URL",
-                 "VAULTSTUDIO_BASE_URL", "VAULTSTUDIO_MASTER_KEY"):
+    for name in (
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "DATABASE_URL",
+        "CACHE_URL or REDIS_URL",
+        "CELERY_BROKER_URL",
+        "VAULTSTUDIO_BASE_URL",
+        "VAULTSTUDIO_MASTER_KEY",
+    ):
         assert name in message, name
 
 
