@@ -13,12 +13,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import signing
+from accounts.services import token_exchange
+from accounts.tokens import TokenRefused
 from vaultstudio.errors import Unauthenticated
 from vaultstudio.net import client_ip
-
-from .. import signing
-from ..services import token_exchange
-from ..tokens import TokenRefused
 
 
 def _parse_body(request: Request) -> Any:
@@ -55,7 +54,9 @@ class TokenView(APIView):
             },
         ),
         responses={
-            200: inline_serializer("TokenResponse", {"accessToken": serializers.CharField(), "tokenType": serializers.CharField()}),
+            200: inline_serializer(
+                "TokenResponse", {"accessToken": serializers.CharField(), "tokenType": serializers.CharField()}
+            ),
             401: OpenApiResponse(description="Refused; the message names the reason."),
         },
         auth=[],
