@@ -71,7 +71,7 @@ def normalize_public_key(pem: str, algorithm: str) -> str:
     else:
         if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
             raise KeyFormatError("ES256 needs an EC public key on the P-256 curve.")
-    return public_pem_of(key)  # type: ignore[arg-type]
+    return public_pem_of(key)
 
 
 def fingerprint(public_pem: str) -> str:
