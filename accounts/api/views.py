@@ -1,0 +1,377 @@
+"""Management API views for service accounts, their keys, people and groups (DESIGN.md §15).
+
+Thin interfaces: parse with a serializer, call one service (or selector), shape the output. Every
+view needs the built-in ACCOUNT_ADMIN role; the services write the audit events.
+
+The pagination class and the OpenAPI helpers here are shared with ``policies.api.views``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from rest_framework import serializers
+from rest_framework.generics import GenericAPIView
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.principals import actor_of
+from accounts.selectors import (
+    group_list,
+    service_account_get,
+    service_account_key_get,
+    service_account_keys,
+    service_account_list,
+    user_get,
+    user_list,
+)
+from accounts.services import (
+    service_account_create,
+    service_account_key_generate,
+    service_account_key_register,
+    service_account_key_revoke,
+    service_account_update,
+)
+from policies.permissions import IsAccountAdmin
+from vaultstudio.errors import BadRequest
+
+from .serializers import (
+    CredentialsSerializer,
+    ErrorEnvelopeSerializer,
+    GroupSerializer,
+    ServiceAccountCreateSerializer,
+    ServiceAccountKeyCreateSerializer,
+    ServiceAccountKeyGenerateRequestSerializer,
+    ServiceAccountKeyRegisterRequestSerializer,
+    ServiceAccountKeySerializer,
+    ServiceAccountSerializer,
+    ServiceAccountUpdateSerializer,
+    UserSerializer,
+)
+
+# --- shared plumbing ------------------------------------------------------------------------------
+
+
+class ManagementPagination(LimitOffsetPagination):
+    """``?limit=&offset=`` → ``{"results": [...], "count": N}`` on every management list endpoint.
+
+    DRF silently falls back to the default on a malformed value; a script that sends ``limit=ten``
+    would then page wrongly without noticing, so malformed values are a 400 here. A limit above the
+    maximum is clamped, as DRF does, and ``count`` lets the caller page on.
+    """
+
+    default_limit = 100
+    max_limit = 1000
+
+    def _int_param(self, request: Any, name: str, default: int, minimum: int) -> int:
+        raw = request.query_params.get(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise BadRequest(f"{name} must be an integer of at least {minimum}; got {raw!r}.")
+        return value
+
+    def get_limit(self, request: Any) -> int:
+        return min(self._int_param(request, self.limit_query_param, self.default_limit, 1), self.max_limit)
+
+    def get_offset(self, request: Any) -> int:
+        return self._int_param(request, self.offset_query_param, 0, 0)
+
+    def get_paginated_response(self, data: Any) -> Response:
+        return Response({"results": data, "count": self.count})
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "required": ["results", "count"],
+            "properties": {
+                "results": schema,
+                "count": {"type": "integer", "description": "How many items match, over all pages."},
+            },
+        }
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": self.limit_query_param,
+                "in": "query",
+                "required": False,
+                "description": f"Items per page (default {self.default_limit}, at most {self.max_limit}).",
+                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_limit, "default": self.default_limit},
+            },
+            {
+                "name": self.offset_query_param,
+                "in": "query",
+                "required": False,
+                "description": "How many items to skip.",
+                "schema": {"type": "integer", "minimum": 0, "default": 0},
+            },
+        ]
+
+
+class ServiceAccountTokenScheme(OpenApiAuthenticationExtension):
+    """Documents ``accounts.authentication.ServiceAccountTokenAuthentication`` as HTTP bearer (JWT).
+
+    drf-spectacular finds extensions when their module is imported; the URL conf imports this one
+    before the schema is generated.
+    """
+
+    target_class = "accounts.authentication.ServiceAccountTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "An access token from POST /v1/auth/sa/oauth/token.",
+        }
+
+
+_ERROR_MEANINGS = {
+    400: "The request is invalid; the message and details say what to change.",
+    401: "No bearer token or session, or the token is expired or revoked.",
+    403: "The caller lacks the management role this endpoint needs.",
+    404: "No such object.",
+    409: "Conflicts with the current state (a duplicate name, the active-key limit).",
+}
+
+
+def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
+    """OpenAPI responses for the error envelope under the given status codes."""
+    return {code: OpenApiResponse(ErrorEnvelopeSerializer, description=_ERROR_MEANINGS[code]) for code in codes}
+
+
+def path_id(name: str, description: str) -> OpenApiParameter:
+    return OpenApiParameter(name, OpenApiTypes.UUID, OpenApiParameter.PATH, description=description)
+
+
+def parsed(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    """The validated request body; a 400 in the error envelope listing every problem otherwise."""
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class ManagementView(GenericAPIView):
+    """Base of the management views: ACCOUNT_ADMIN only, paginated lists."""
+
+    permission_classes = [IsAccountAdmin]
+    pagination_class = ManagementPagination
+
+    def paginated(self, queryset: Any, serializer_class: type[serializers.Serializer]) -> Response:
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(serializer_class(page, many=True).data)
+
+
+_ACCOUNT_ID = path_id("id", "The service account's id (its client_id is accepted too).")
+_TAGS = ["service accounts"]
+
+# --- service accounts -------------------------------------------------------------------------------
+
+
+class ServiceAccountListView(ManagementView):
+    """GET/POST /api/v1/service-accounts/ — list service accounts, create one."""
+
+    serializer_class = ServiceAccountSerializer
+
+    @extend_schema(
+        tags=_TAGS,
+        summary="List service accounts with their keys",
+        responses={200: ServiceAccountSerializer(many=True), **error_responses(400, 401, 403)},
+    )
+    def get(self, request: Request) -> Response:
+        return self.paginated(service_account_list().prefetch_related("keys"), ServiceAccountSerializer)
+
+    @extend_schema(
+        tags=_TAGS,
+        summary="Create a service account (add a key next)",
+        request=ServiceAccountCreateSerializer,
+        responses={201: ServiceAccountSerializer, **error_responses(400, 401, 403, 409)},
+    )
+    def post(self, request: Request) -> Response:
+        account = service_account_create(
+            actor=actor_of(request.user), **parsed(ServiceAccountCreateSerializer, request)
+        )
+        return Response(ServiceAccountSerializer(account).data, status=201)
+
+
+class ServiceAccountDetailView(ManagementView):
+    """GET/PATCH/DELETE /api/v1/service-accounts/{id}/ — read, change, deactivate."""
+
+    serializer_class = ServiceAccountSerializer
+
+    @extend_schema(
+        tags=_TAGS,
+        summary="Get a service account",
+        parameters=[_ACCOUNT_ID],
+        responses={200: ServiceAccountSerializer, **error_responses(401, 403, 404)},
+    )
+    def get(self, request: Request, id: str) -> Response:
+        return Response(ServiceAccountSerializer(service_account_get(id)).data)
+
+    @extend_schema(
+        tags=_TAGS,
+        summary="Change a service account",
+        parameters=[_ACCOUNT_ID],
+        description="Deactivating (`is_active: false`) ends its tokens on their next request.",
+        request=ServiceAccountUpdateSerializer,
+        responses={200: ServiceAccountSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
+    def patch(self, request: Request, id: str) -> Response:
+        changes = parsed(ServiceAccountUpdateSerializer, request)
+        account = service_account_update(actor=actor_of(request.user), account=service_account_get(id), **changes)
+        return Response(ServiceAccountSerializer(account).data)
+
+    @extend_schema(
+        tags=_TAGS,
+        summary="Deactivate a service account",
+        parameters=[_ACCOUNT_ID],
+        description=(
+            "Deactivates; never deletes, because the audit trail keeps referring to the account. "
+            "Its tokens stop working on their next request. Answers with the account."
+        ),
+        responses={200: ServiceAccountSerializer, **error_responses(401, 403, 404)},
+    )
+    def delete(self, request: Request, id: str) -> Response:
+        account = service_account_update(actor=actor_of(request.user), account=service_account_get(id), is_active=False)
+        return Response(ServiceAccountSerializer(account).data)
+
+
+# --- keys -------------------------------------------------------------------------------------------
+
+_KEY_REQUEST = PolymorphicProxySerializer(
+    component_name="ServiceAccountKeyRequest",
+    serializers=[ServiceAccountKeyGenerateRequestSerializer, ServiceAccountKeyRegisterRequestSerializer],
+    resource_type_field_name=None,
+)
+_KEY_CREATED = PolymorphicProxySerializer(
+    component_name="ServiceAccountKeyCreated",
+    serializers=[CredentialsSerializer, ServiceAccountKeySerializer],
+    resource_type_field_name=None,
+)
+
+
+class ServiceAccountKeyListView(ManagementView):
+    """GET/POST /api/v1/service-accounts/{id}/keys/ — list keys, generate or register one."""
+
+    serializer_class = ServiceAccountKeySerializer
+
+    @extend_schema(
+        tags=_TAGS,
+        summary="List a service account's keys, with expiry and last use",
+        parameters=[_ACCOUNT_ID],
+        responses={200: ServiceAccountKeySerializer(many=True), **error_responses(400, 401, 403, 404)},
+    )
+    def get(self, request: Request, id: str) -> Response:
+        return self.paginated(service_account_keys(service_account_get(id)), ServiceAccountKeySerializer)
+
+    @extend_schema(
+        tags=_TAGS,
+        summary="Generate a key pair or register a public key",
+        parameters=[_ACCOUNT_ID],
+        description=(
+            '`{"generate": true}` answers with the credentials.json document: the only time the private key '
+            'exists outside the caller (sent with `Cache-Control: no-store`). `{"public_key": PEM, "algorithm": '
+            '"RS256"|"ES256"}` registers a key whose private half never leaves you, and answers with the key. '
+            "An account has at most two active keys, so that keys can be rotated without downtime."
+        ),
+        request=_KEY_REQUEST,
+        responses={201: _KEY_CREATED, **error_responses(400, 401, 403, 404, 409)},
+    )
+    def post(self, request: Request, id: str) -> Response:
+        account = service_account_get(id)
+        body = parsed(ServiceAccountKeyCreateSerializer, request)
+        actor = actor_of(request.user)
+        if body["generate"]:
+            _key, credentials = service_account_key_generate(
+                actor=actor,
+                account=account,
+                algorithm=body["algorithm"],
+                expires_at=body.get("expires_at"),
+            )
+            response = Response(credentials, status=201)
+            # The body holds a private key: no browser, proxy or client cache may keep a copy.
+            response["Cache-Control"] = "no-store"
+            response["Pragma"] = "no-cache"
+            return response
+        key = service_account_key_register(
+            actor=actor,
+            account=account,
+            public_key=body["public_key"],
+            algorithm=body["algorithm"],
+            expires_at=body.get("expires_at"),
+        )
+        return Response(ServiceAccountKeySerializer(key).data, status=201)
+
+
+class ServiceAccountKeyDetailView(ManagementView):
+    """DELETE /api/v1/service-accounts/{id}/keys/{key_id}/ — revoke a key."""
+
+    serializer_class = ServiceAccountKeySerializer
+
+    @extend_schema(
+        tags=_TAGS,
+        summary="Revoke a key",
+        description="Tokens obtained with the key stop working on their next request. Answers with the key.",
+        parameters=[_ACCOUNT_ID, path_id("key_id", "The key's keyID.")],
+        responses={200: ServiceAccountKeySerializer, **error_responses(401, 403, 404)},
+    )
+    def delete(self, request: Request, id: str, key_id: str) -> Response:
+        key = service_account_key_get(service_account_get(id), key_id)
+        key = service_account_key_revoke(actor=actor_of(request.user), key=key)
+        return Response(ServiceAccountKeySerializer(key).data)
+
+
+# --- people -----------------------------------------------------------------------------------------
+
+
+class UserListView(ManagementView):
+    """GET /api/v1/users/ — people, never their password hashes."""
+
+    serializer_class = UserSerializer
+
+    @extend_schema(
+        tags=["people"],
+        summary="List people",
+        responses={200: UserSerializer(many=True), **error_responses(400, 401, 403)},
+    )
+    def get(self, request: Request) -> Response:
+        return self.paginated(user_list(), UserSerializer)
+
+
+class UserDetailView(ManagementView):
+    """GET /api/v1/users/{id}/ — one person."""
+
+    serializer_class = UserSerializer
+
+    @extend_schema(
+        tags=["people"],
+        summary="Get a person",
+        parameters=[path_id("id", "The user's id.")],
+        responses={200: UserSerializer, **error_responses(401, 403, 404)},
+    )
+    def get(self, request: Request, id: str) -> Response:
+        return Response(UserSerializer(user_get(id)).data)
+
+
+class GroupListView(ManagementView):
+    """GET /api/v1/groups/ — groups with their members as emails."""
+
+    serializer_class = GroupSerializer
+
+    @extend_schema(
+        tags=["people"],
+        summary="List groups with their members' emails",
+        responses={200: GroupSerializer(many=True), **error_responses(400, 401, 403)},
+    )
+    def get(self, request: Request) -> Response:
+        return self.paginated(group_list(), GroupSerializer)

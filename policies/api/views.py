@@ -1,0 +1,191 @@
+"""Management API views for roles and role bindings (DESIGN.md §15).
+
+Thin interfaces over ``policies.services`` (which audit and refuse to rename or delete built-in
+roles); every view needs the built-in ACCOUNT_ADMIN role.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.api.views import ManagementView, error_responses, parsed, path_id
+from accounts.principals import actor_of
+from policies.models import Role, RoleBinding
+from policies.selectors import roles_list
+from policies.services import binding_create, binding_delete, role_create, role_delete, role_update
+from vaultstudio.errors import NotFound
+
+from .serializers import (
+    DeletedSerializer,
+    RoleBindingCreateSerializer,
+    RoleBindingSerializer,
+    RoleCreateSerializer,
+    RoleSerializer,
+    RoleUpdateSerializer,
+)
+
+_TAGS = ["roles"]
+_ROLE_ID = path_id("id", "The role's id.")
+
+
+def _as_uuid(value: str) -> str | None:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
+
+
+def _role(role_id: str) -> Role:
+    uid = _as_uuid(role_id)
+    role = roles_list().filter(pk=uid).first() if uid else None
+    if role is None:
+        raise NotFound(f"No role with id {role_id}.")
+    return role
+
+
+def _bindings(role: Role) -> QuerySet[RoleBinding]:
+    # The subject's email / name / client_id is shown for each binding: join them, never N+1.
+    return RoleBinding.objects.filter(role=role).select_related("user", "group", "service_account")
+
+
+def _binding(role: Role, binding_id: str) -> RoleBinding:
+    uid = _as_uuid(binding_id)
+    binding = _bindings(role).filter(pk=uid).first() if uid else None
+    if binding is None:
+        raise NotFound(f"Role {role.name} has no binding {binding_id}.")
+    return binding
+
+
+class RoleListView(ManagementView):
+    """GET/POST /api/v1/roles/ — list roles, create a custom one."""
+
+    serializer_class = RoleSerializer
+
+    @extend_schema(
+        tags=_TAGS,
+        summary="List roles (built-in and custom)",
+        responses={200: RoleSerializer(many=True), **error_responses(400, 401, 403)},
+    )
+    def get(self, request: Request) -> Response:
+        return self.paginated(roles_list(), RoleSerializer)
+
+    @extend_schema(
+        tags=_TAGS,
+        summary="Create a custom role",
+        request=RoleCreateSerializer,
+        responses={201: RoleSerializer, **error_responses(400, 401, 403, 409)},
+    )
+    def post(self, request: Request) -> Response:
+        body = parsed(RoleCreateSerializer, request)
+        role = role_create(actor=actor_of(request.user), name=body["name"], description=body["description"])
+        return Response(RoleSerializer(role).data, status=201)
+
+
+class RoleDetailView(ManagementView):
+    """GET/PATCH/DELETE /api/v1/roles/{id}/ — read, change, delete a role."""
+
+    serializer_class = RoleSerializer
+
+    @extend_schema(
+        tags=_TAGS,
+        summary="Get a role",
+        parameters=[_ROLE_ID],
+        responses={200: RoleSerializer, **error_responses(401, 403, 404)},
+    )
+    def get(self, request: Request, id: str) -> Response:
+        return Response(RoleSerializer(_role(id)).data)
+
+    @extend_schema(
+        tags=_TAGS,
+        summary="Change a role's name or description",
+        parameters=[_ROLE_ID],
+        description="Built-in roles keep their names; their descriptions may change.",
+        request=RoleUpdateSerializer,
+        responses={200: RoleSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
+    def patch(self, request: Request, id: str) -> Response:
+        body = parsed(RoleUpdateSerializer, request)
+        role = role_update(
+            actor=actor_of(request.user),
+            role=_role(id),
+            name=body.get("name"),
+            description=body.get("description"),
+        )
+        return Response(RoleSerializer(role).data)
+
+    @extend_schema(
+        tags=_TAGS,
+        summary="Delete a custom role and its bindings",
+        parameters=[_ROLE_ID],
+        description="Built-in roles cannot be deleted.",
+        responses={200: DeletedSerializer, **error_responses(400, 401, 403, 404)},
+    )
+    def delete(self, request: Request, id: str) -> Response:
+        role = _role(id)
+        role_id = str(role.id)
+        role_delete(actor=actor_of(request.user), role=role)
+        return Response({"deleted": True, "id": role_id})
+
+
+class RoleBindingListView(ManagementView):
+    """GET/POST /api/v1/roles/{id}/bindings/ — list a role's bindings, bind it to a subject."""
+
+    serializer_class = RoleBindingSerializer
+
+    @extend_schema(
+        tags=_TAGS,
+        summary="List a role's bindings",
+        parameters=[_ROLE_ID],
+        responses={200: RoleBindingSerializer(many=True), **error_responses(400, 401, 403, 404)},
+    )
+    def get(self, request: Request, id: str) -> Response:
+        return self.paginated(_bindings(_role(id)), RoleBindingSerializer)
+
+    @extend_schema(
+        tags=_TAGS,
+        summary="Bind the role to a service account, a person or a group",
+        parameters=[_ROLE_ID],
+        description=(
+            'Name exactly one subject: `{"service_account": client_id}`, `{"user": email}` or `{"group": name}`; '
+            'optional `"expires_at"`, and for built-in roles an optional `"vault"` to limit the binding to one vault.'
+        ),
+        request=RoleBindingCreateSerializer,
+        responses={201: RoleBindingSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
+    def post(self, request: Request, id: str) -> Response:
+        role = _role(id)
+        body = parsed(RoleBindingCreateSerializer, request)
+        vault = body.get("vault")
+        binding = binding_create(
+            actor=actor_of(request.user),
+            role=role,
+            user=body.get("user"),
+            group=body.get("group"),
+            service_account=body.get("service_account"),
+            vault_id=str(vault) if vault else None,
+            expires_at=body.get("expires_at"),
+        )
+        return Response(RoleBindingSerializer(binding).data, status=201)
+
+
+class RoleBindingDetailView(ManagementView):
+    """DELETE /api/v1/roles/{id}/bindings/{binding_id}/ — remove a binding."""
+
+    serializer_class = RoleBindingSerializer
+
+    @extend_schema(
+        tags=_TAGS,
+        summary="Remove a binding",
+        parameters=[_ROLE_ID, path_id("binding_id", "The binding's id.")],
+        responses={200: DeletedSerializer, **error_responses(401, 403, 404)},
+    )
+    def delete(self, request: Request, id: str, binding_id: str) -> Response:
+        binding = _binding(_role(id), binding_id)
+        deleted_id = str(binding.id)
+        binding_delete(actor=actor_of(request.user), binding=binding)
+        return Response({"deleted": True, "id": deleted_id})
