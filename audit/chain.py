@@ -68,11 +68,18 @@ class VerifyResult:
     reason: str
 
 
-def verify_rows(rows: Iterable[Sequence[Any]], prev_hash: str = GENESIS_HASH, prev_seq: int = 0) -> VerifyResult:
+def verify_rows(
+    rows: Iterable[Sequence[Any]],
+    prev_hash: str = GENESIS_HASH,
+    prev_seq: int = 0,
+    head: tuple[int, str] | None = None,
+) -> VerifyResult:
     """Check a stream of rows ``(*CHAIN_FIELDS values, prev_hash, hash)`` ordered by seq.
 
     Reports the first seq whose stored link or hash does not match what its content implies, or
-    that leaves a gap after the previous seq.
+    that leaves a gap after the previous seq. With ``head`` (the chain head's ``(seq, hash)``, read
+    before the rows), the last row must also be that seq with that hash: otherwise events were cut
+    off the end, or the last one was rewritten together with its hash, and no link shows it.
     """
     checked = 0
     sha256 = hashlib.sha256
@@ -90,4 +97,18 @@ def verify_rows(rows: Iterable[Sequence[Any]], prev_hash: str = GENESIS_HASH, pr
         prev_hash = expected
         prev_seq = seq
         checked += 1
+    if head is not None:
+        head_seq, head_hash = head
+        if prev_seq < head_seq:
+            return VerifyResult(
+                False, checked, prev_seq + 1, f"seq {prev_seq + 1} is missing: the chain head records {head_seq} events"
+            )
+        if prev_seq > head_seq:
+            return VerifyResult(
+                False, checked, head_seq + 1, f"seq {head_seq + 1} is beyond the chain head (seq {head_seq})"
+            )
+        if prev_seq and prev_hash != head_hash:
+            return VerifyResult(
+                False, checked - 1, prev_seq, f"seq {prev_seq}: its hash does not match the chain head's hash"
+            )
     return VerifyResult(True, checked, None, "")

@@ -9,19 +9,23 @@ here are IMMEDIATE, so they already hold the database's write lock), so the chai
 
 from __future__ import annotations
 
+import logging
 import uuid
-from contextlib import nullcontext
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from django.core.cache import cache
 from django.db import connection, transaction
 
 from .actors import Actor
 from .chain import CHAIN_FIELDS, GENESIS_HASH, VerifyResult, canonical_value, chain_hash, verify_rows
 from .context import current_request
 from .models import to_us
+
+logger = logging.getLogger(__name__)
 
 _TABLE = "audit_auditevent"
 _COLUMNS = (*CHAIN_FIELDS, "prev_hash", "hash")
@@ -114,15 +118,18 @@ def audit_append(
     return Appended(seq=seq, event_id=event_id, hash=digest)
 
 
-_SELECT_PAGE = f"SELECT {', '.join(_COLUMNS)} FROM {_TABLE} WHERE seq > %s ORDER BY seq LIMIT %s"
+_SELECT_PAGE = f"SELECT {', '.join(_COLUMNS)} FROM {_TABLE} WHERE seq > %s AND seq <= %s ORDER BY seq LIMIT %s"
+_SELECT_HEAD = "SELECT seq, hash FROM audit_chainhead WHERE id = 1"
+_NO_END = 2**63 - 1
 
 
-def iter_chain_rows(after_seq: int = 0, page: int = 5000) -> Iterator[tuple[Any, ...]]:
-    """Every event row in seq order, in keyset pages: constant memory on any table size."""
+def iter_chain_rows(after_seq: int = 0, page: int = 5000, upto: int | None = None) -> Iterator[tuple[Any, ...]]:
+    """Every event row in seq order (up to ``upto``), in keyset pages: constant memory on any table size."""
     last = after_seq
+    end = _NO_END if upto is None else upto
     while True:
         with connection.cursor() as cursor:
-            cursor.execute(_SELECT_PAGE, [last, page])
+            cursor.execute(_SELECT_PAGE, [last, end, page])
             rows = cursor.fetchall()
         if not rows:
             return
@@ -132,6 +139,93 @@ def iter_chain_rows(after_seq: int = 0, page: int = 5000) -> Iterator[tuple[Any,
             return
 
 
+def _chain_head() -> tuple[int, str] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_SELECT_HEAD)
+        row = cursor.fetchone()
+    return (row[0], row[1]) if row else None
+
+
 def audit_verify() -> VerifyResult:
-    """Re-verify the whole chain from the genesis hash; reports the first broken seq."""
-    return verify_rows(iter_chain_rows())
+    """Re-verify the whole chain from the genesis hash; reports the first broken seq.
+
+    The head is read first and the rows up to its seq are checked against it: every append commits
+    its row with the head update, so all those rows are visible, appends made meanwhile are left for
+    the next check, and events cut off the end (or a rewritten last event) are caught. Without a
+    head row (a table emptied by the test harness) the rows alone are checked.
+    """
+    head = _chain_head()
+    return verify_rows(iter_chain_rows(upto=head[0] if head else None), head=head)
+
+
+def audit_export_begin(*, actor: Actor, export_format: str, filters: dict[str, str], after: int = 0) -> int:
+    """Record an export (``audit.export``) before its first byte is sent; returns the seq it ends at.
+
+    The export then streams the matching events up to and including this one, so what a SIEM
+    received is pinned even while new events keep arriving.
+    """
+    # Its own transaction (a savepoint inside a caller's): the event is committed before any data
+    # leaves, and a failure to write it undoes nothing else.
+    with transaction.atomic():
+        appended = audit_append(
+            actor=actor,
+            action="audit.export",
+            resource_type="AUDIT",
+            details={"format": export_format, "filters": filters, "after": after},
+        )
+    return appended.seq
+
+
+# --- checking the chain, as an auditor asks and as the periodic job does --------------------------
+
+CHAIN_BROKEN_CACHE_KEY = "audit-chain-broken"
+VERIFIER = "audit-verifier"
+
+
+def verify_result_dict(result: VerifyResult) -> dict[str, Any]:
+    """``{"valid", "checked", "first_bad_seq", "reason"}``: the API's and the task's answer."""
+    return asdict(result)
+
+
+def _raise_chain_alert(result: VerifyResult) -> None:
+    """Record a break (``audit.chain.broken``) and flag it in the shared cache for the studio."""
+    report = verify_result_dict(result)
+    logger.error("Audit chain broken at seq %s: %s", result.first_bad_seq, result.reason)
+    audit_append(
+        actor=Actor.system(VERIFIER),
+        action="audit.chain.broken",
+        resource_type="AUDIT",
+        http_status=None,
+        details={"first_bad_seq": result.first_bad_seq, "reason": result.reason, "checked": result.checked},
+    )
+    cache.set(CHAIN_BROKEN_CACHE_KEY, report, timeout=None)
+
+
+def audit_chain_verify(*, actor: Actor) -> VerifyResult:
+    """Re-verify the chain for ``actor`` and record the check (``audit.verify``, with the result).
+
+    The check runs outside any transaction: appends go on meanwhile and are not blocked by it. A
+    break also raises the alert, as the periodic job would.
+    """
+    result = audit_verify()
+    with transaction.atomic():
+        audit_append(actor=actor, action="audit.verify", resource_type="AUDIT", details=verify_result_dict(result))
+        if not result.valid:
+            _raise_chain_alert(result)
+    return result
+
+
+def audit_chain_watch() -> dict[str, Any]:
+    """The periodic check: on a break, append ``audit.chain.broken`` (by the system actor
+    ``audit-verifier``) and set the ``audit-chain-broken`` cache flag to the result; when the chain
+    verifies, clear the flag. Returns the result dict.
+
+    A chain that stays broken is reported again at every run, like any monitor that keeps alerting.
+    """
+    result = audit_verify()
+    if result.valid:
+        cache.delete(CHAIN_BROKEN_CACHE_KEY)
+    else:
+        with transaction.atomic():
+            _raise_chain_alert(result)
+    return verify_result_dict(result)
