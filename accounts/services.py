@@ -12,11 +12,12 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from audit.actors import Actor
 from audit.services import audit_append
+from vaultstudio.db import save_unique
 from vaultstudio.errors import BadRequest, Conflict
 from vaultstudio.net import ip_allowed
 
@@ -94,18 +95,15 @@ def service_account_create(
         ip_allowlist=_clean_allowlist(ip_allowlist),
         token_ttl_seconds=ttl,
     )
-    try:
-        with transaction.atomic():
-            account.save()
-            audit_append(
-                actor=actor,
-                action="service_account.create",
-                resource_type="SERVICE_ACCOUNT",
-                resource_ids=[str(account.client_id)],
-                details=_account_snapshot(account),
-            )
-    except IntegrityError as exc:
-        raise Conflict(f"A service account named {account.name!r} already exists.") from exc
+    with transaction.atomic():
+        save_unique(account, f"A service account named {account.name!r} already exists.")
+        audit_append(
+            actor=actor,
+            action="service_account.create",
+            resource_type="SERVICE_ACCOUNT",
+            resource_ids=[str(account.client_id)],
+            details=_account_snapshot(account),
+        )
     return account
 
 
@@ -129,21 +127,20 @@ def service_account_update(*, actor: Actor, account: ServiceAccount, **changes: 
             raise BadRequest("is_active must be true or false.")
         account.is_active = changes["is_active"]
         account.deactivated_at = None if account.is_active else timezone.now()
+    if _account_snapshot(account) == before and "description" not in changes:
+        return account  # nothing changes (e.g. deactivating an inactive account): nothing to audit
     action = "service_account.update"
     if before["is_active"] != account.is_active:
         action = "service_account.activate" if account.is_active else "service_account.deactivate"
-    try:
-        with transaction.atomic():
-            account.save()
-            audit_append(
-                actor=actor,
-                action=action,
-                resource_type="SERVICE_ACCOUNT",
-                resource_ids=[str(account.client_id)],
-                details={"before": before, "after": _account_snapshot(account)},
-            )
-    except IntegrityError as exc:
-        raise Conflict(f"A service account named {account.name!r} already exists.") from exc
+    with transaction.atomic():
+        save_unique(account, f"A service account named {account.name!r} already exists.")
+        audit_append(
+            actor=actor,
+            action=action,
+            resource_type="SERVICE_ACCOUNT",
+            resource_ids=[str(account.client_id)],
+            details={"before": before, "after": _account_snapshot(account)},
+        )
     return account
 
 

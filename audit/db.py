@@ -1,4 +1,5 @@
-"""Database-level guards of the audit table: triggers that refuse UPDATE and DELETE.
+"""Database-level guards of the audit table: triggers that refuse UPDATE and DELETE (and keep the
+chain head moving forward only).
 
 They are installed by a migration, on PostgreSQL and on SQLite. ``drop_append_only_triggers`` exists
 for the test harness (a transactional test must empty the table between tests) and for the tamper
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 TABLE = "audit_auditevent"
+HEAD = "audit_chainhead"
 
 _PG_INSTALL = [
     f"""
@@ -24,20 +26,46 @@ _PG_INSTALL = [
         FOR EACH ROW EXECUTE FUNCTION vaultstudio_audit_refuse_change()""",
     f"""CREATE OR REPLACE TRIGGER audit_event_no_truncate BEFORE TRUNCATE ON {TABLE}
         FOR EACH STATEMENT EXECUTE FUNCTION vaultstudio_audit_refuse_change()""",
+    # The head row may only move forward one append at a time (seq + 1, then the new hash), and
+    # may not be deleted: cutting events off the end of the chain would otherwise go unnoticed.
+    f"""
+    CREATE OR REPLACE FUNCTION vaultstudio_audit_head_guard() RETURNS trigger AS $$
+    BEGIN
+        IF TG_OP = 'DELETE' OR NEW.seq < OLD.seq OR NEW.seq > OLD.seq + 1 OR NEW.id <> OLD.id THEN
+            RAISE EXCEPTION 'the audit chain head only moves forward: % on {HEAD} refused', TG_OP
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        RETURN COALESCE(NEW, OLD);
+    END;
+    $$ LANGUAGE plpgsql
+    """,
+    f"""CREATE OR REPLACE TRIGGER audit_head_forward_only BEFORE UPDATE OR DELETE ON {HEAD}
+        FOR EACH ROW EXECUTE FUNCTION vaultstudio_audit_head_guard()""",
+    f"""CREATE OR REPLACE TRIGGER audit_head_no_truncate BEFORE TRUNCATE ON {HEAD}
+        FOR EACH STATEMENT EXECUTE FUNCTION vaultstudio_audit_refuse_change()""",
 ]
 _PG_DROP = [
     f"DROP TRIGGER IF EXISTS audit_event_append_only ON {TABLE}",
     f"DROP TRIGGER IF EXISTS audit_event_no_truncate ON {TABLE}",
+    f"DROP TRIGGER IF EXISTS audit_head_forward_only ON {HEAD}",
+    f"DROP TRIGGER IF EXISTS audit_head_no_truncate ON {HEAD}",
 ]
 _SQLITE_INSTALL = [
     f"""CREATE TRIGGER IF NOT EXISTS audit_event_no_update BEFORE UPDATE ON {TABLE}
         BEGIN SELECT RAISE(ABORT, 'audit events are append-only: UPDATE on {TABLE} refused'); END""",
     f"""CREATE TRIGGER IF NOT EXISTS audit_event_no_delete BEFORE DELETE ON {TABLE}
         BEGIN SELECT RAISE(ABORT, 'audit events are append-only: DELETE on {TABLE} refused'); END""",
+    f"""CREATE TRIGGER IF NOT EXISTS audit_head_forward_only BEFORE UPDATE ON {HEAD}
+        WHEN NEW.seq < OLD.seq OR NEW.seq > OLD.seq + 1 OR NEW.id <> OLD.id
+        BEGIN SELECT RAISE(ABORT, 'the audit chain head only moves forward: UPDATE on {HEAD} refused'); END""",
+    f"""CREATE TRIGGER IF NOT EXISTS audit_head_no_delete BEFORE DELETE ON {HEAD}
+        BEGIN SELECT RAISE(ABORT, 'the audit chain head only moves forward: DELETE on {HEAD} refused'); END""",
 ]
 _SQLITE_DROP = [
     "DROP TRIGGER IF EXISTS audit_event_no_update",
     "DROP TRIGGER IF EXISTS audit_event_no_delete",
+    "DROP TRIGGER IF EXISTS audit_head_forward_only",
+    "DROP TRIGGER IF EXISTS audit_head_no_delete",
 ]
 
 

@@ -11,12 +11,13 @@ from datetime import datetime
 from typing import Any
 
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Group, ServiceAccount, User
 from audit.actors import Actor
 from audit.services import audit_append
+from vaultstudio.db import save_unique
 from vaultstudio.errors import BadRequest, Conflict
 
 from .models import Role, RoleBinding
@@ -49,19 +50,16 @@ def _clean_role_name(name: Any) -> str:
 
 def role_create(*, actor: Actor, name: str, description: str = "") -> Role:
     role = Role(name=_clean_role_name(name), description=description or "")
-    try:
-        with transaction.atomic():
-            role.save()
-            audit_append(
-                actor=actor,
-                action="role.create",
-                resource_type="ROLE",
-                resource_ids=[str(role.id)],
-                details={"name": role.name},
-            )
-            bump_policy_version()
-    except IntegrityError as exc:
-        raise Conflict(f"A role named {role.name!r} already exists.") from exc
+    with transaction.atomic():
+        save_unique(role, f"A role named {role.name!r} already exists.")
+        audit_append(
+            actor=actor,
+            action="role.create",
+            resource_type="ROLE",
+            resource_ids=[str(role.id)],
+            details={"name": role.name},
+        )
+        bump_policy_version()
     return role
 
 
@@ -73,19 +71,16 @@ def role_update(*, actor: Actor, role: Role, name: str | None = None, descriptio
         role.name = _clean_role_name(name)
     if description is not None:
         role.description = description
-    try:
-        with transaction.atomic():
-            role.save()
-            audit_append(
-                actor=actor,
-                action="role.update",
-                resource_type="ROLE",
-                resource_ids=[str(role.id)],
-                details={"before": before, "after": {"name": role.name, "description": role.description}},
-            )
-            bump_policy_version()
-    except IntegrityError as exc:
-        raise Conflict(f"A role named {role.name!r} already exists.") from exc
+    with transaction.atomic():
+        save_unique(role, f"A role named {role.name!r} already exists.")
+        audit_append(
+            actor=actor,
+            action="role.update",
+            resource_type="ROLE",
+            resource_ids=[str(role.id)],
+            details={"before": before, "after": {"name": role.name, "description": role.description}},
+        )
+        bump_policy_version()
     return role
 
 

@@ -88,3 +88,15 @@ def test_revoked_and_expired_keys_get_no_reminder(service_account_factory, actor
     service_account_key_revoke(actor=actor, key=ServiceAccountKey.objects.get(pk=key.pk))
     ServiceAccountKey.objects.filter(pk=key2.pk).update(expires_at=now - timedelta(days=1))
     assert key_expiry_sweep(now=now) == 0
+
+
+def test_an_update_that_changes_nothing_writes_no_event(service_account_factory, actor):
+    from accounts.services import service_account_update
+
+    account, _, _ = service_account_factory()
+    service_account_update(actor=actor, account=account, is_active=False)
+    before = AuditEvent.objects.count()
+    service_account_update(actor=actor, account=account, is_active=False)
+    assert AuditEvent.objects.count() == before
+    service_account_update(actor=actor, account=account, is_active=True)
+    assert AuditEvent.objects.filter(action="service_account.activate").count() == 1
