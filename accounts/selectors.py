@@ -57,5 +57,15 @@ def user_get(user_id: str) -> User:
     return user
 
 
+def user_get_by_email(email: str) -> User | None:
+    """The person with this email, ignoring case and surrounding spaces; None if there is none."""
+    return User.objects.filter(email__iexact=email.strip()).first()
+
+
 def group_list() -> QuerySet[Group]:
     return Group.objects.prefetch_related("members")
+
+
+def group_get_by_name(name: str) -> Group | None:
+    """The group with exactly this name (members not fetched); None if there is none."""
+    return Group.objects.filter(name=name).first()

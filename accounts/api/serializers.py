@@ -7,7 +7,6 @@ two-key limit, key formats) live in ``accounts.services`` so the studio, the API
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
@@ -15,55 +14,9 @@ from rest_framework import serializers
 
 from accounts.keys import ALGORITHMS, ES256, RS256
 from accounts.models import Group, ServiceAccount, ServiceAccountKey, User
-
-# --- the error envelope, for the OpenAPI document ----------------------------------------------
-
-
-class ErrorDetailSerializer(serializers.Serializer):
-    field = serializers.CharField(required=False, help_text="Which input field the problem is about.")
-    message = serializers.CharField()
-
-
-class ErrorSerializer(serializers.Serializer):
-    grpc_code = serializers.IntegerField()
-    http_code = serializers.IntegerField()
-    http_status = serializers.CharField()
-    message = serializers.CharField(help_text="What was wrong, and what to do.")
-    details = ErrorDetailSerializer(many=True)
-
-
-class ErrorEnvelopeSerializer(serializers.Serializer):
-    """``{"error": {...}}`` — the body of every error response."""
-
-    error = ErrorSerializer()
-
+from vaultstudio.api import StrictInputSerializer
 
 # --- input --------------------------------------------------------------------------------------
-
-
-class StrictInputSerializer(serializers.Serializer):
-    """A request body that refuses fields it does not know.
-
-    DRF drops unknown keys silently; for automation that hides typos (``"ip_allow_list"``) behind a
-    200, so a misspelt field is a 400 naming it, reported together with the other problems.
-    """
-
-    def to_internal_value(self, data: Any) -> Any:
-        errors: dict[str, Any] = {}
-        value: Any = None
-        try:
-            value = super().to_internal_value(data)
-        except serializers.ValidationError as exc:
-            if not isinstance(exc.detail, dict):
-                raise
-            errors.update(exc.detail)
-        if isinstance(data, Mapping):
-            accepted = ", ".join(self.fields)
-            for name in sorted(set(data) - set(self.fields)):
-                errors[name] = [f"Unknown field. This endpoint accepts: {accepted}."]
-        if errors:
-            raise serializers.ValidationError(errors)
-        return value
 
 
 class ServiceAccountCreateSerializer(StrictInputSerializer):

@@ -12,9 +12,9 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.api.serializers import StrictInputSerializer
-from accounts.selectors import group_list, service_account_get, user_list
+from accounts.selectors import group_get_by_name, service_account_get, user_get_by_email
 from policies.models import Role, RoleBinding
+from vaultstudio.api import StrictInputSerializer
 from vaultstudio.errors import NotFound
 
 POLICIES_NOT_YET = (
@@ -61,14 +61,14 @@ def _service_account(client_id: str) -> Any:
 
 
 def _user(email: str) -> Any:
-    user = user_list().filter(email__iexact=email.strip()).first()
+    user = user_get_by_email(email)
     if user is None:
         raise serializers.ValidationError({"user": [f"No user with email {email!r}."]})
     return user
 
 
 def _group(name: str) -> Any:
-    group = group_list().filter(name=name).first()
+    group = group_get_by_name(name)
     if group is None:
         raise serializers.ValidationError({"group": [f"No group named {name!r}."]})
     return group

@@ -6,19 +6,14 @@ roles); every view needs the built-in ACCOUNT_ADMIN role.
 
 from __future__ import annotations
 
-import uuid
-
-from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api.views import ManagementView, error_responses, parsed, path_id
 from accounts.principals import actor_of
-from policies.models import Role, RoleBinding
-from policies.selectors import roles_list
+from policies.selectors import role_binding_get, role_bindings, role_get, roles_list
 from policies.services import binding_create, binding_delete, role_create, role_delete, role_update
-from vaultstudio.errors import NotFound
+from vaultstudio.api import ManagementView, error_responses, parsed, path_id
 
 from .serializers import (
     DeletedSerializer,
@@ -31,34 +26,6 @@ from .serializers import (
 
 _TAGS = ["roles"]
 _ROLE_ID = path_id("id", "The role's id.")
-
-
-def _as_uuid(value: str) -> str | None:
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        return None
-
-
-def _role(role_id: str) -> Role:
-    uid = _as_uuid(role_id)
-    role = roles_list().filter(pk=uid).first() if uid else None
-    if role is None:
-        raise NotFound(f"No role with id {role_id}.")
-    return role
-
-
-def _bindings(role: Role) -> QuerySet[RoleBinding]:
-    # The subject's email / name / client_id is shown for each binding: join them, never N+1.
-    return RoleBinding.objects.filter(role=role).select_related("user", "group", "service_account")
-
-
-def _binding(role: Role, binding_id: str) -> RoleBinding:
-    uid = _as_uuid(binding_id)
-    binding = _bindings(role).filter(pk=uid).first() if uid else None
-    if binding is None:
-        raise NotFound(f"Role {role.name} has no binding {binding_id}.")
-    return binding
 
 
 class RoleListView(ManagementView):
@@ -98,7 +65,7 @@ class RoleDetailView(ManagementView):
         responses={200: RoleSerializer, **error_responses(401, 403, 404)},
     )
     def get(self, request: Request, id: str) -> Response:
-        return Response(RoleSerializer(_role(id)).data)
+        return Response(RoleSerializer(role_get(id)).data)
 
     @extend_schema(
         tags=_TAGS,
@@ -112,7 +79,7 @@ class RoleDetailView(ManagementView):
         body = parsed(RoleUpdateSerializer, request)
         role = role_update(
             actor=actor_of(request.user),
-            role=_role(id),
+            role=role_get(id),
             name=body.get("name"),
             description=body.get("description"),
         )
@@ -126,7 +93,7 @@ class RoleDetailView(ManagementView):
         responses={200: DeletedSerializer, **error_responses(400, 401, 403, 404)},
     )
     def delete(self, request: Request, id: str) -> Response:
-        role = _role(id)
+        role = role_get(id)
         role_id = str(role.id)
         role_delete(actor=actor_of(request.user), role=role)
         return Response({"deleted": True, "id": role_id})
@@ -144,7 +111,7 @@ class RoleBindingListView(ManagementView):
         responses={200: RoleBindingSerializer(many=True), **error_responses(400, 401, 403, 404)},
     )
     def get(self, request: Request, id: str) -> Response:
-        return self.paginated(_bindings(_role(id)), RoleBindingSerializer)
+        return self.paginated(role_bindings(role_get(id)), RoleBindingSerializer)
 
     @extend_schema(
         tags=_TAGS,
@@ -158,7 +125,7 @@ class RoleBindingListView(ManagementView):
         responses={201: RoleBindingSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     def post(self, request: Request, id: str) -> Response:
-        role = _role(id)
+        role = role_get(id)
         body = parsed(RoleBindingCreateSerializer, request)
         vault = body.get("vault")
         binding = binding_create(
@@ -185,7 +152,7 @@ class RoleBindingDetailView(ManagementView):
         responses={200: DeletedSerializer, **error_responses(401, 403, 404)},
     )
     def delete(self, request: Request, id: str, binding_id: str) -> Response:
-        binding = _binding(_role(id), binding_id)
+        binding = role_binding_get(role_get(id), binding_id)
         deleted_id = str(binding.id)
         binding_delete(actor=actor_of(request.user), binding=binding)
         return Response({"deleted": True, "id": deleted_id})
