@@ -21,8 +21,8 @@ from vaultstudio.errors import Unauthenticated
 from vaultstudio.net import client_ip, ip_allowed
 
 from . import signing
-from .models import ServiceAccountKey
 from .principals import ServiceAccountPrincipal
+from .selectors import service_account_key_for
 from .tokens import TokenRefused, decode_access_token
 
 _MAX_CACHED = 10_000
@@ -67,11 +67,7 @@ def authenticate_access_token(token: str, ip: str) -> ServiceAccountPrincipal:
         verified_claims.put(token, claims)
     elif claims["exp"] + settings.VAULTSTUDIO_CLOCK_SKEW < time.time():
         raise TokenRefused("token_expired", "The bearer token has expired; get a new one.")
-    key = (
-        ServiceAccountKey.objects.select_related("service_account")
-        .filter(key_id=claims["key"], service_account__client_id=claims["sub"])
-        .first()
-    )
+    key = service_account_key_for(claims["key"], claims["sub"])
     if key is None:
         raise TokenRefused("unknown_key", "The key behind this token no longer exists.")
     account = key.service_account

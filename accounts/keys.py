@@ -9,6 +9,7 @@ import base64
 import hashlib
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
@@ -82,6 +83,12 @@ def fingerprint(public_pem: str) -> str:
 
 def load_public_key(public_pem: str) -> rsa.RSAPublicKey | ec.EllipticCurvePublicKey:
     return serialization.load_pem_public_key(public_pem.encode())  # type: ignore[return-value]
+
+
+@lru_cache(maxsize=4096)
+def load_public_key_cached(public_pem: str) -> rsa.RSAPublicKey | ec.EllipticCurvePublicKey:
+    """Parsed public keys, by PEM: parsing an RSA key costs more than verifying with it."""
+    return load_public_key(public_pem)
 
 
 def load_private_key(private_pem: str) -> ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey:

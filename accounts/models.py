@@ -145,3 +145,13 @@ class SigningKey(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class UsedAssertion(models.Model):
+    """A token-request assertion already accepted, kept until it expires (replay protection).
+
+    Used when no Redis is configured; with Redis the shared cache holds them instead.
+    """
+
+    digest = models.CharField(max_length=64, primary_key=True, help_text="SHA-256 of the assertion, hex.")
+    expires_at = models.DateTimeField(db_index=True)

@@ -6,11 +6,10 @@ import hashlib
 import ipaddress
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
@@ -21,9 +20,10 @@ from vaultstudio.db import save_unique
 from vaultstudio.errors import BadRequest, Conflict
 from vaultstudio.net import ip_allowed
 
-from . import keys, signing
+from . import keys, replay, signing
 from .models import ServiceAccount, ServiceAccountKey
 from .principals import service_account_actor
+from .selectors import service_account_key_for
 from .tokens import (
     TokenRefused,
     check_assertion_times,
@@ -296,19 +296,10 @@ def token_exchange(*, body: Any, ip: str) -> dict[str, str]:
     try:
         assertion, requested_roles = parse_token_request(body)
         parsed = parse_assertion(assertion)
-        key = (
-            ServiceAccountKey.objects.select_related("service_account")
-            .filter(key_id=_as_uuid(parsed.key_id), service_account__client_id=_as_uuid(parsed.client_id))
-            .first()
-            if _as_uuid(parsed.key_id) and _as_uuid(parsed.client_id)
-            else None
-        )
+        key = service_account_key_for(parsed.key_id, parsed.client_id)
         if key is None:
-            account = (
-                ServiceAccount.objects.filter(client_id=_as_uuid(parsed.client_id)).first()
-                if _as_uuid(parsed.client_id)
-                else None
-            )
+            uid = _as_uuid(parsed.client_id)
+            account = ServiceAccount.objects.filter(client_id=uid).first() if uid else None
             if account is None:
                 raise TokenRefused(
                     "unknown_issuer", "No service account has this clientID (iss/sub).", client_id=parsed.client_id
@@ -318,7 +309,10 @@ def token_exchange(*, body: Any, ip: str) -> dict[str, str]:
             )
         account = key.service_account
         verify_assertion_signature(
-            parsed, algorithm=key.algorithm, public_key=keys.load_public_key(key.public_key), audience=token_uri()
+            parsed,
+            algorithm=key.algorithm,
+            public_key=keys.load_public_key_cached(key.public_key),
+            audience=token_uri(),
         )
         now = time.time()
         exp = check_assertion_times(
@@ -341,12 +335,6 @@ def token_exchange(*, body: Any, ip: str) -> dict[str, str]:
             )
         ctx = validate_ctx(parsed.claims.get("ctx"))
         roles = _narrowed_roles(account, requested_roles, cid)
-        digest = hashlib.sha256(assertion.encode()).hexdigest()
-        # Each assertion is accepted once: remembered in the shared cache until it can no longer be valid.
-        if not cache.add(f"assertion:{digest}", 1, timeout=int(exp - now) + settings.VAULTSTUDIO_CLOCK_SKEW + 1):
-            raise TokenRefused(
-                "replayed", "This assertion was already used; sign a new one for every token request.", client_id=cid
-            )
         kid, private_key = signing.active_signer()
         ttl = min(account.token_ttl_seconds, settings.VAULTSTUDIO_ACCESS_TOKEN_TTL_MAX)
         token, claims = issue_access_token(
@@ -360,7 +348,17 @@ def token_exchange(*, body: Any, ip: str) -> dict[str, str]:
             roles=roles,
             ctx=ctx,
         )
+        digest = hashlib.sha256(assertion.encode()).hexdigest()
+        valid_until = datetime.fromtimestamp(exp + settings.VAULTSTUDIO_CLOCK_SKEW, tz=UTC)
         with transaction.atomic():
+            # Each assertion is accepted once, remembered until it can no longer be valid. In the
+            # grant's transaction: if the grant fails, the assertion is not burnt.
+            if not replay.remember(digest, valid_until):
+                raise TokenRefused(
+                    "replayed",
+                    "This assertion was already used; sign a new one for every token request.",
+                    client_id=cid,
+                )
             if key.last_used_at is None or at - key.last_used_at > _LAST_USED_RESOLUTION:
                 ServiceAccountKey.objects.filter(pk=key.pk).update(last_used_at=at)
             audit_append(

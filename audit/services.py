@@ -21,7 +21,15 @@ from django.core.cache import cache
 from django.db import connection, transaction
 
 from .actors import Actor
-from .chain import CHAIN_FIELDS, GENESIS_HASH, VerifyResult, canonical_value, chain_hash, verify_rows
+from .chain import (
+    CHAIN_FIELDS,
+    GENESIS_HASH,
+    VerifyResult,
+    canonical_json,
+    canonical_value,
+    chain_hash,
+    verify_links,
+)
 from .context import current_request
 from .models import to_us
 
@@ -32,6 +40,9 @@ _COLUMNS = (*CHAIN_FIELDS, "prev_hash", "hash")
 _INSERT = f"INSERT INTO {_TABLE} ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))})"
 _BUMP_HEAD = "UPDATE audit_chainhead SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash"
 _SET_HEAD = "UPDATE audit_chainhead SET hash = %s WHERE id = 1"
+# PostgreSQL runs a data-modifying CTE exactly once: the head's new hash and the event row go in one
+# round trip (SQLite, in process, has no round trips to save and no DML in CTEs).
+_SET_HEAD_AND_INSERT = f"WITH head AS ({_SET_HEAD}) {_INSERT}"
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,12 @@ def _ensure_head(cursor: Any) -> None:
         "INSERT INTO audit_chainhead (id, seq, hash) VALUES (1, %s, %s) ON CONFLICT (id) DO NOTHING",
         [seq, head_hash],
     )
+
+
+def _text(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; an actor name or a path carrying one must not make the
+    # append (and so the request) fail, nor differ between the two databases.
+    return value.replace("\x00", "\ufffd") if "\x00" in value else value
 
 
 def _json_list(values: Iterable[Any] | None) -> str:
@@ -92,51 +109,89 @@ def audit_append(
                 event_id,
                 ts,
                 actor.type,
-                str(actor.id)[:64],
-                actor.display[:255],
+                _text(str(actor.id))[:64],
+                _text(actor.display)[:255],
                 actor.auth_mode,
                 action,
                 resource_type,
                 _json_list(resource_ids),
                 str(vault_id or ""),
-                table,
+                _text(table),
                 _json_list(columns),
                 record_count,
                 decision,
                 _json_list(policy_ids),
                 meta.request_id,
                 meta.ip,
-                meta.user_agent,
+                _text(meta.user_agent),
                 meta.method,
-                meta.path,
+                _text(meta.path),
                 http_status,
                 canonical_value(details or {}),
             )
             digest = chain_hash(prev_hash, values)
-            cursor.execute(_SET_HEAD, [digest])
-            cursor.execute(_INSERT, [*values, prev_hash, digest])
+            if connection.vendor == "postgresql":
+                cursor.execute(_SET_HEAD_AND_INSERT, [digest, *values, prev_hash, digest])
+            else:
+                cursor.execute(_SET_HEAD, [digest])
+                cursor.execute(_INSERT, [*values, prev_hash, digest])
     return Appended(seq=seq, event_id=event_id, hash=digest)
 
 
-_SELECT_PAGE = f"SELECT {', '.join(_COLUMNS)} FROM {_TABLE} WHERE seq > %s AND seq <= %s ORDER BY seq LIMIT %s"
+_SELECT_RANGE = f"SELECT {', '.join(_COLUMNS)} FROM {_TABLE} WHERE seq > %s AND seq <= %s ORDER BY seq"
+_SELECT_ROW = f"SELECT {', '.join(CHAIN_FIELDS)} FROM {_TABLE} WHERE seq = %s"
+# SQLite builds the canonical JSON itself (about twice as fast as decoding columns into Python and
+# encoding them again); audit.chain.verify_links re-checks any mismatch with our own encoder.
+_SELECT_RANGE_SQLITE = (
+    f"SELECT seq, json_array({', '.join(CHAIN_FIELDS)}), prev_hash, hash FROM {_TABLE} "
+    "WHERE seq > %s AND seq <= %s ORDER BY seq"
+)
 _SELECT_HEAD = "SELECT seq, hash FROM audit_chainhead WHERE id = 1"
-_NO_END = 2**63 - 1
+_SELECT_MAX = f"SELECT MAX(seq) FROM {_TABLE}"
+
+
+def _seq_ranges(after_seq: int, upto: int | None, page: int) -> Iterator[tuple[int, int]]:
+    # seq has no gaps, so a seq range bounds each page without relying on the planner (a LIMIT
+    # with ORDER BY on a table without statistics sorts every remaining row, page after page).
+    if upto is None:
+        with connection.cursor() as cursor:
+            cursor.execute(_SELECT_MAX)
+            upto = cursor.fetchone()[0] or 0
+    low = after_seq
+    while low < upto:
+        high = min(low + page, upto)
+        yield low, high
+        low = high
 
 
 def iter_chain_rows(after_seq: int = 0, page: int = 5000, upto: int | None = None) -> Iterator[tuple[Any, ...]]:
-    """Every event row in seq order (up to ``upto``), in keyset pages: constant memory on any table size."""
-    last = after_seq
-    end = _NO_END if upto is None else upto
-    while True:
+    """Every event row ``(*CHAIN_FIELDS, prev_hash, hash)`` in seq order (up to ``upto``), page by
+    page: constant memory on any table size."""
+    for low, high in _seq_ranges(after_seq, upto, page):
         with connection.cursor() as cursor:
-            cursor.execute(_SELECT_PAGE, [last, end, page])
+            cursor.execute(_SELECT_RANGE, [low, high])
             rows = cursor.fetchall()
-        if not rows:
-            return
         yield from rows
-        last = rows[-1][0]
-        if len(rows) < page:
-            return
+
+
+def _iter_links(upto: int | None, page: int = 5000) -> Iterator[tuple[int, str, str, str]]:
+    if connection.vendor != "sqlite":
+        n = len(CHAIN_FIELDS)
+        for row in iter_chain_rows(upto=upto, page=page):
+            yield row[0], canonical_json(row[:n]), row[n], row[n + 1]
+        return
+    for low, high in _seq_ranges(0, upto, page):
+        with connection.cursor() as cursor:
+            cursor.execute(_SELECT_RANGE_SQLITE, [low, high])
+            rows = cursor.fetchall()
+        yield from rows
+
+
+def _row_values(seq: int) -> tuple[Any, ...]:
+    with connection.cursor() as cursor:
+        cursor.execute(_SELECT_ROW, [seq])
+        row = cursor.fetchone()
+    return tuple(row) if row else ()
 
 
 def _chain_head() -> tuple[int, str] | None:
@@ -155,7 +210,7 @@ def audit_verify() -> VerifyResult:
     head row (a table emptied by the test harness) the rows alone are checked.
     """
     head = _chain_head()
-    return verify_rows(iter_chain_rows(upto=head[0] if head else None), head=head)
+    return verify_links(_iter_links(upto=head[0] if head else None), head=head, reencode=_row_values)
 
 
 def audit_export_begin(*, actor: Actor, export_format: str, filters: dict[str, str], after: int = 0) -> int:

@@ -221,6 +221,7 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE = {
     "audit-verify-chain": {"task": "audit.tasks.verify_chain", "schedule": 3600.0},
     "service-account-key-expiry": {"task": "accounts.tasks.key_expiry_sweep", "schedule": 3600.0},
+    "purge-used-assertions": {"task": "accounts.tasks.purge_used_assertions", "schedule": 900.0},
 }
 
 # --- email (key-expiry reminders) -----------------------------------------------------------------
@@ -239,6 +240,9 @@ VAULTSTUDIO_CLOCK_SKEW = 60
 VAULTSTUDIO_KEY_LIFETIME_DAYS = env.int("VAULTSTUDIO_KEY_LIFETIME_DAYS", default=365)
 VAULTSTUDIO_MAX_ACTIVE_KEYS = 2
 VAULTSTUDIO_KEY_REMINDER_DAYS = (30, 7, 1)
+# Where accepted assertions are remembered: "cache" (Redis SET NX), "database" (a table that cannot
+# evict), or "auto" = the cache when it is Redis, else the database.
+VAULTSTUDIO_REPLAY_STORE = env.str("VAULTSTUDIO_REPLAY_STORE", default="auto")
 # Proxies whose X-Forwarded-For may be trusted for the client IP (IP allowlists). Empty: use the
 # socket peer only, so a caller can never claim another address by sending the header itself.
 VAULTSTUDIO_TRUSTED_PROXIES = env.list("VAULTSTUDIO_TRUSTED_PROXIES", default=[])

@@ -275,7 +275,9 @@ def test_iat_nbf_within_skew_accepted(api, sa):
     assert exchange(api, make_assertion(creds, iat=now + 30, nbf=now + 30)).status_code == 200
 
 
-def test_replayed_assertion_refused(api, sa):
+@pytest.mark.parametrize("store", ["cache", "database"])
+def test_replayed_assertion_refused(api, sa, settings, store):
+    settings.VAULTSTUDIO_REPLAY_STORE = store
     _, _, creds = sa
     assertion = make_assertion(creds)
     assert exchange(api, assertion).status_code == 200
