@@ -114,7 +114,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Tests use a file, not an in-memory database: the live server's request threads then open their
     # own connections instead of sharing one across threads. One file per test process.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
+# Keep connections between requests (a new PostgreSQL connection costs more than a whole token
+# exchange); health checks drop ones the server has closed.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- shared cache: replay caches, version keys and revocation state live here -----------------
