@@ -10,6 +10,8 @@ here are IMMEDIATE, so they already hold the database's write lock), so the chai
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
@@ -174,17 +176,85 @@ def iter_chain_rows(after_seq: int = 0, page: int = 5000, upto: int | None = Non
         yield from rows
 
 
-def _iter_links(upto: int | None, page: int = 5000) -> Iterator[tuple[int, str, str, str]]:
-    if connection.vendor != "sqlite":
-        n = len(CHAIN_FIELDS)
-        for row in iter_chain_rows(upto=upto, page=page):
-            yield row[0], canonical_json(row[:n]), row[n], row[n + 1]
-        return
+def _pages(upto: int | None, page: int) -> Iterator[list[tuple[Any, ...]]]:
+    """Pages of rows on the calling thread's connection: on SQLite already ``(seq, canonical JSON,
+    prev_hash, hash)``; elsewhere ``(*CHAIN_FIELDS, prev_hash, hash)``, for ``_links`` to encode.
+
+    PostgreSQL could build the canonical text too (to_json escapes as we do), but assembling 23
+    values per row costs it more than fetching the columns and encoding them here.
+    """
+    query = _SELECT_RANGE_SQLITE if connection.vendor == "sqlite" else _SELECT_RANGE
     for low, high in _seq_ranges(0, upto, page):
         with connection.cursor() as cursor:
-            cursor.execute(_SELECT_RANGE_SQLITE, [low, high])
-            rows = cursor.fetchall()
-        yield from rows
+            cursor.execute(query, [low, high])
+            yield cursor.fetchall()
+
+
+def _links(rows: list[tuple[Any, ...]], encoded: bool) -> Iterator[tuple[int, str, str, str]]:
+    if encoded:
+        yield from rows  # type: ignore[misc]
+        return
+    n = len(CHAIN_FIELDS)
+    for row in rows:
+        yield row[0], canonical_json(row[:n]), row[n], row[n + 1]
+
+
+_DONE = object()
+
+
+def _prefetched(upto: int | None, page: int) -> Iterator[tuple[int, str, str, str]]:
+    """The links, with the next page read on a second connection while this one is hashed.
+
+    Only for committed data: the reader thread has its own connection and transaction. The stop
+    event ends the reader when the caller stops early (at the first broken seq).
+    """
+    pages: queue.Queue[Any] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                pages.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for rows in _pages(upto, page):
+                if not put(rows):
+                    return
+            put(_DONE)
+        except BaseException as exc:  # handed to the caller, raised there
+            put(exc)
+        finally:
+            connection.close()  # this thread's own connection
+
+    encoded = connection.vendor == "sqlite"
+    reader = threading.Thread(target=read, name="audit-verify-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = pages.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield from _links(item, encoded)
+    finally:
+        stop.set()
+        reader.join()
+
+
+def _iter_links(upto: int | None, page: int = 5000) -> Iterator[tuple[int, str, str, str]]:
+    if connection.in_atomic_block:
+        # Inside a transaction only this connection sees its own uncommitted rows.
+        encoded = connection.vendor == "sqlite"
+        for rows in _pages(upto, page):
+            yield from _links(rows, encoded)
+    else:
+        yield from _prefetched(upto, page)
 
 
 def _row_values(seq: int) -> tuple[Any, ...]:
