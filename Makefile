@@ -29,6 +29,8 @@ $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 
 venv: $(RUN_STAMP)
 
+# The public URL follows HOST/PORT unless set: it is the audience of every assertion.
+run: export VAULTSTUDIO_BASE_URL ?= http://$(HOST):$(PORT)
 run: $(RUN_STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py createcachetable

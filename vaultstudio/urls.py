@@ -2,6 +2,7 @@
 
 from django.urls import include, path
 from django.views.decorators.http import require_GET
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api.views_token import TokenView, jwks_view
@@ -15,4 +16,6 @@ urlpatterns = [
     path("api/v1/audit/", include("audit.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # Until the studio exists, the front door is the API documentation.
+    path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
 ]

@@ -100,3 +100,14 @@ def test_an_update_that_changes_nothing_writes_no_event(service_account_factory,
     assert AuditEvent.objects.count() == before
     service_account_update(actor=actor, account=account, is_active=True)
     assert AuditEvent.objects.filter(action="service_account.activate").count() == 1
+
+
+def test_demo_follows_a_moved_server(tmp_path, settings):
+    call_command("demo", out=str(tmp_path))
+    path = tmp_path / "demo-auditor-credentials.json"
+    before = json.loads(path.read_text())
+    settings.VAULTSTUDIO_BASE_URL = "http://127.0.0.1:9999"
+    call_command("demo", out=str(tmp_path))
+    after = json.loads(path.read_text())
+    assert after["tokenURI"] == "http://127.0.0.1:9999/v1/auth/sa/oauth/token"
+    assert after["keyID"] == before["keyID"] and after["privateKey"] == before["privateKey"]

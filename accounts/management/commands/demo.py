@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ServiceAccount, ServiceAccountKey
-from accounts.services import service_account_create, service_account_key_generate
+from accounts.services import service_account_create, service_account_key_generate, token_uri
 from audit.actors import Actor
 from policies.models import AUDITOR, Role, RoleBinding
 from policies.services import binding_create
@@ -48,7 +48,11 @@ class Command(BaseCommand):
                 usable = ServiceAccountKey.objects.filter(
                     service_account=account, revoked_at__isnull=True, expires_at__gt=timezone.now()
                 )
-                if path.exists() and usable.filter(key_id=json.loads(path.read_text()).get("keyID")).exists():
+                existing = json.loads(path.read_text()) if path.exists() else {}
+                if usable.filter(key_id=existing.get("keyID") or None).exists():
+                    if existing.get("tokenURI") != token_uri():  # the server moved (another port)
+                        existing["tokenURI"] = token_uri()
+                        path.write_text(json.dumps(existing, indent=2))
                     self.stdout.write(f"{name}: ready, credentials in {path}")
                     continue
                 _, credentials = service_account_key_generate(actor=actor, account=account)
