@@ -142,8 +142,8 @@ def progress(message: str) -> None:
 def start_django() -> None:
     """Set Django up from the environment the parent prepared, then build the schema.
 
-    Settings are imported with DEBUG=True so the embedded defaults apply (the database cache above
-    all); DEBUG is then switched off because under DEBUG every query is also logged in
+    Settings are imported with DEBUG=True so the embedded defaults apply (the database cache, and the
+    replay table when there is no Redis); DEBUG is then switched off because under DEBUG every query is also logged in
     ``connection.queries``, a cost production never pays and which would tilt ORM-vs-raw comparisons.
     """
     sys.path.insert(0, str(ROOT))

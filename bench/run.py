@@ -3,8 +3,10 @@
     .venv/bin/python bench/run.py [--quick] [--only NAME] [--db sqlite|postgresql|all]
 
 Each database gets its own child process, because Django reads its settings once per process:
-SQLite in a throwaway file (with the embedded default cache, DatabaseCache), then PostgreSQL in a
-throwaway database ``vs_bench`` on 127.0.0.1:5432 (with Redis db 15 as the cache when it answers).
+SQLite in a throwaway file (with the embedded defaults: DatabaseCache, and assertion replays
+remembered in the table ``accounts_usedassertion``), then PostgreSQL in a throwaway database
+``vs_bench`` on 127.0.0.1:5432 (with Redis db 15 as the cache, and so as the replay store, when it
+answers).
 The parent creates and drops those databases, collects each child's results as JSON and prints one
 table: measured rate, the baseline measured in the same run on the same data, their ratio and the
 target. Nothing is asserted about wall-clock time; the exit status is non-zero only when a
@@ -97,7 +99,9 @@ def child_main(args: argparse.Namespace) -> None:
 
 
 def _base_env(var_dir: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CACHE_URL", "REDIS_URL")}
+    # Settings the run decides itself, or leaves at the product's defaults, whatever this shell has set.
+    overridden = ("DATABASE_URL", "CACHE_URL", "REDIS_URL", "DB_CONN_MAX_AGE", "VAULTSTUDIO_REPLAY_STORE")
+    env = {k: v for k, v in os.environ.items() if k not in overridden}
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "vaultstudio.settings",
@@ -106,9 +110,8 @@ def _base_env(var_dir: str) -> dict[str, str]:
             "VAULTSTUDIO_VAR_DIR": var_dir,
             "VAULTSTUDIO_MASTER_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
             "CELERY_BROKER_URL": "memory://",
-            # Keep connections across requests as a production deployment does; with the development
-            # default (0) every HTTP request would also pay a new database connection.
-            "DB_CONN_MAX_AGE": "600",
+            # DB_CONN_MAX_AGE is left at the product's default (60 s, persistent connections) and
+            # VAULTSTUDIO_REPLAY_STORE at "auto": the table without Redis, Redis SET NX with it.
             "LOG_LEVEL": "WARNING",
         }
     )
@@ -204,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
                     if redis_down:
                         notes.append(
                             f"Redis at {REDIS_URL} unavailable ({redis_down}): the PostgreSQL run uses "
-                            "the database cache instead."
+                            "the database cache and the replay table instead."
                         )
                     else:
                         env["CACHE_URL"] = REDIS_URL
