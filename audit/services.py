@@ -248,8 +248,9 @@ def _prefetched(upto: int | None, page: int) -> Iterator[tuple[int, str, str, st
 
 
 def _iter_links(upto: int | None, page: int = 5000) -> Iterator[tuple[int, str, str, str]]:
-    if connection.in_atomic_block:
-        # Inside a transaction only this connection sees its own uncommitted rows.
+    if connection.in_atomic_block or connection.vendor == "sqlite":
+        # Inside a transaction only this connection sees its own uncommitted rows; and on SQLite
+        # reading is in-process Python work too, which a second thread would only contend with.
         encoded = connection.vendor == "sqlite"
         for rows in _pages(upto, page):
             yield from _links(rows, encoded)
