@@ -1,0 +1,1 @@
+"""The vault data plane: schemas, envelope encryption, tokens, masking and the Skyflow-compatible API."""
