@@ -12,7 +12,7 @@ from accounts.models import ServiceAccount, User
 from accounts.principals import ServiceAccountPrincipal
 from vaultstudio.errors import NotFound
 
-from .models import BUILTIN_ROLES, Role, RoleBinding
+from .models import BUILTIN_ROLES, VAULT_OWNER, Role, RoleBinding
 
 
 def _current(bindings: QuerySet[RoleBinding]) -> QuerySet[RoleBinding]:
@@ -27,11 +27,8 @@ def bindings_of_user(user: User) -> QuerySet[RoleBinding]:
     return _current(RoleBinding.objects.filter(Q(user=user) | Q(group__members=user))).select_related("role").distinct()
 
 
-def management_roles(principal: Any) -> set[str]:
-    """The built-in role names a principal holds now (narrowed tokens keep only the named roles).
-
-    Superusers hold every management role; that is management only, never data access.
-    """
+def _builtin_bindings(principal: Any) -> list[RoleBinding] | None:
+    """The principal's current bindings of built-in roles; None means every role (a superuser)."""
     if isinstance(principal, ServiceAccountPrincipal):
         bindings = bindings_of_service_account(principal.service_account)
         narrowed = principal.narrowed_roles
@@ -39,11 +36,37 @@ def management_roles(principal: Any) -> set[str]:
             bindings = bindings.filter(role_id__in=list(narrowed))
     elif isinstance(principal, User) and principal.is_active:
         if principal.is_superuser:
-            return set(BUILTIN_ROLES)
+            return None
         bindings = bindings_of_user(principal)
     else:
-        return set()
-    return {b.role.name for b in bindings if b.role.builtin}
+        return []
+    return [b for b in bindings if b.role.builtin]
+
+
+def management_roles(principal: Any) -> set[str]:
+    """The built-in role names a principal holds now (narrowed tokens keep only the named roles).
+
+    Superusers hold every management role; that is management only, never data access.
+    """
+    bindings = _builtin_bindings(principal)
+    if bindings is None:
+        return set(BUILTIN_ROLES)
+    return {b.role.name for b in bindings}
+
+
+def vault_owner_scope(principal: Any) -> set[str] | None:
+    """Which vaults a principal owns (VAULT_OWNER): None for all of them, else their ids."""
+    bindings = _builtin_bindings(principal)
+    if bindings is None:
+        return None
+    scoped: set[str] = set()
+    for binding in bindings:
+        if binding.role.name != VAULT_OWNER:
+            continue
+        if binding.vault_id is None:
+            return None
+        scoped.add(str(binding.vault_id))
+    return scoped
 
 
 def _as_uuid(value: str) -> str | None:

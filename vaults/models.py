@@ -1,0 +1,155 @@
+"""The data plane's storage (DESIGN.md §4, §7): vaults, their schema, records and what indexes them.
+
+Record values live in ``Record.data`` as ``{column: stored value}``, where an encrypted column's
+stored value is a ciphertext text (``vaults.crypto``) and a plain column's is the JSON value itself.
+Equality lookups on encrypted columns go through ``BlindIndex`` rows; tokens through ``Token`` rows.
+Records are reached only through ``vaults.selectors`` (one door to the data).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+DATA_TYPES = (
+    "string",
+    "integer",
+    "number",
+    "boolean",
+    "date",
+    "datetime",
+    "email",
+    "phone",
+    "ssn",
+    "card_number",
+    "json",
+)
+TOKENIZATION_KINDS = ("NONE", "UUID", "DETERMINISTIC_UUID", "FORMAT_PRESERVING", "TRANSIENT")
+REDACTION_LEVELS = ("PLAIN_TEXT", "MASKED", "REDACTED")
+
+
+def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(v, v) for v in values]
+
+
+class Vault(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=128, unique=True)
+    description = models.TextField(blank=True)
+    rotation_period_days = models.PositiveIntegerField(default=90)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Table(models.Model):
+    vault = models.ForeignKey(Vault, on_delete=models.CASCADE, related_name="tables")
+    name = models.CharField(max_length=63)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["vault", "name"]
+        constraints = [models.UniqueConstraint(fields=["vault", "name"], name="table_unique_name_in_vault")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Column(models.Model):
+    """One column and every option of DESIGN.md §7 (defaults as in §15)."""
+
+    table = models.ForeignKey(Table, on_delete=models.CASCADE, related_name="columns")
+    name = models.CharField(max_length=63)
+    position = models.PositiveIntegerField(default=0)
+    data_type = models.CharField(max_length=16, choices=_choices(DATA_TYPES), default="string")
+    required = models.BooleanField(default=False)
+    unique = models.BooleanField(default=False)
+    validation = models.JSONField(default=list, blank=True, help_text="Regexes a value must match (all).")
+    encrypted = models.BooleanField(default=True)
+    searchable = models.BooleanField(default=False, help_text="Keep a blind index for equality lookups.")
+    tokenization = models.CharField(max_length=20, choices=_choices(TOKENIZATION_KINDS), default="NONE")
+    token_ttl_minutes = models.PositiveIntegerField(null=True, blank=True)
+    default_redaction = models.CharField(max_length=10, choices=_choices(REDACTION_LEVELS), default="REDACTED")
+    masking = models.JSONField(default=dict, blank=True, help_text='{"preset": …} or {"find": …, "replace": …}')
+    column_group = models.CharField(max_length=63, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["table", "position", "name"]
+        constraints = [models.UniqueConstraint(fields=["table", "name"], name="column_unique_name_in_table")]
+
+    def __str__(self) -> str:
+        return f"{self.table.name}.{self.name}"
+
+
+class Record(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, help_text="The skyflow_id.")
+    table = models.ForeignKey(Table, on_delete=models.CASCADE, related_name="records")
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["table", "created_at"], name="record_table_created")]
+
+
+class BlindIndex(models.Model):
+    """HMAC digest of a column's normalized value, for equality lookups on encrypted columns."""
+
+    column = models.ForeignKey(Column, on_delete=models.CASCADE, related_name="blind_index")
+    record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="blind_index")
+    digest = models.CharField(max_length=64)
+    is_unique = models.BooleanField(default=False, help_text="Copied from the column: enforces uniqueness.")
+
+    class Meta:
+        indexes = [models.Index(fields=["column", "digest"], name="blindindex_lookup")]
+        constraints = [
+            models.UniqueConstraint(fields=["column", "record"], name="blindindex_one_per_record"),
+            models.UniqueConstraint(
+                fields=["column", "digest"], condition=Q(is_unique=True), name="blindindex_unique_value"
+            ),
+        ]
+
+
+class Token(models.Model):
+    """A token standing for a column value. Tokens are sensitive: detokenizing needs DETOKENIZATION."""
+
+    token = models.CharField(max_length=128, primary_key=True)
+    vault = models.ForeignKey(Vault, on_delete=models.CASCADE, related_name="tokens")
+    column = models.ForeignKey(Column, null=True, blank=True, on_delete=models.CASCADE, related_name="tokens")
+    record = models.ForeignKey(Record, null=True, blank=True, on_delete=models.CASCADE, related_name="tokens")
+    column_group = models.CharField(max_length=63, blank=True)
+    value_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    # Tokens made by the tokenize endpoint have no record: their value is kept here, sealed.
+    value_sealed = models.TextField(blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["vault", "column_group", "value_digest"], name="token_deterministic")]
+
+
+class DataKey(models.Model):
+    """A vault's data-encryption key, one version, wrapped by a KEK; one active version per vault."""
+
+    vault = models.ForeignKey(Vault, on_delete=models.CASCADE, related_name="data_keys")
+    version = models.PositiveIntegerField()
+    purpose = models.CharField(max_length=16, default="data", help_text="data | index | token")
+    wrapped_key = models.TextField()
+    kek_id = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["vault", "purpose", "version"]
+        constraints = [models.UniqueConstraint(fields=["vault", "purpose", "version"], name="datakey_unique_version")]

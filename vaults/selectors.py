@@ -1,0 +1,36 @@
+"""Reads about vaults and their schema. (Records, later, are read only through here too.)"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import QuerySet
+
+from vaultstudio.errors import NotFound
+
+from .models import Table, Vault
+from .schema import SchemaSpec, TableSpec
+from .services import spec_of
+
+
+def vault_list() -> QuerySet[Vault]:
+    return Vault.objects.all()
+
+
+def vault_get(vault_id: str) -> Vault:
+    try:
+        uid = uuid.UUID(str(vault_id))
+    except ValueError:
+        uid = None
+    vault = Vault.objects.filter(pk=uid).first() if uid else None
+    if vault is None:
+        raise NotFound(f"No vault with id {vault_id}.")
+    return vault
+
+
+def vault_schema(vault: Vault) -> SchemaSpec:
+    """The vault's schema as the document's specs, tables by name, columns in their order."""
+    tables = Table.objects.filter(vault=vault).prefetch_related("columns").order_by("name")
+    return SchemaSpec(
+        tables=tuple(TableSpec(name=t.name, columns=tuple(spec_of(c) for c in t.columns.all())) for t in tables)
+    )
