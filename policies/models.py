@@ -22,11 +22,57 @@ BUILTIN_ROLES = {
 }
 
 
+class Policy(models.Model):
+    """Policy text for one vault, compiled at save time against the vault's schema.
+
+    Every change keeps the previous text as a PolicyVersion, for diff and rollback.
+    """
+
+    ACTIVE, INACTIVE = "ACTIVE", "INACTIVE"
+    STATUSES = [(ACTIVE, ACTIVE), (INACTIVE, INACTIVE)]
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=128)
+    vault = models.ForeignKey("vaults.Vault", on_delete=models.CASCADE, related_name="policies")
+    source = models.TextField()
+    compiled = models.JSONField(default=dict)
+    status = models.CharField(max_length=8, choices=STATUSES, default=ACTIVE)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["vault", "name"]
+        constraints = [models.UniqueConstraint(fields=["vault", "name"], name="policy_unique_name_in_vault")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PolicyVersion(models.Model):
+    """One past (or the current) version of a policy, as it was saved."""
+
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    name = models.CharField(max_length=128)
+    source = models.TextField()
+    compiled = models.JSONField(default=dict)
+    status = models.CharField(max_length=8)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["policy", "-version"]
+        constraints = [models.UniqueConstraint(fields=["policy", "version"], name="policyversion_unique")]
+
+
 class Role(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=128, unique=True)
     description = models.TextField(blank=True)
     builtin = models.BooleanField(default=False)
+    policies = models.ManyToManyField(Policy, related_name="roles", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -6,6 +6,7 @@ import uuid
 
 from django.db.models import QuerySet
 
+from policies.language.schema import ColumnInfo, SchemaInfo, TableInfo
 from vaultstudio.errors import NotFound
 
 from .models import Table, Vault
@@ -33,4 +34,26 @@ def vault_schema(vault: Vault) -> SchemaSpec:
     tables = Table.objects.filter(vault=vault).prefetch_related("columns").order_by("name")
     return SchemaSpec(
         tables=tuple(TableSpec(name=t.name, columns=tuple(spec_of(c) for c in t.columns.all())) for t in tables)
+    )
+
+
+def schema_info(vault: Vault) -> SchemaInfo:
+    """What the policy compiler and engine know of the vault's schema."""
+    tables = Table.objects.filter(vault=vault).prefetch_related("columns")
+    return SchemaInfo(
+        tables={
+            t.name: TableInfo(
+                columns={
+                    c.name: ColumnInfo(
+                        name=c.name,
+                        data_type=c.data_type,
+                        encrypted=c.encrypted,
+                        searchable=c.searchable,
+                        default_redaction=c.default_redaction,
+                    )
+                    for c in t.columns.all()
+                }
+            )
+            for t in tables
+        }
     )
