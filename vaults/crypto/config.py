@@ -138,7 +138,8 @@ def _number(values: Mapping[str, str], name: str, kind: type[int] | type[float],
     try:
         return kind(text)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a {kind.__name__}, not {text!r}.") from None
+        what = "a whole number" if kind is int else "a number of seconds"
+        raise ImproperlyConfigured(f"{name} must be {what}, not {text!r}.") from None
 
 
 @lru_cache(maxsize=1)
