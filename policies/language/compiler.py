@@ -88,7 +88,7 @@ def compile_policy(source: str, schema: SchemaInfo) -> CompileResult:
 
 
 def _suggest(name: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(name, choices, n=1)
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.7)
     return f" Did you mean {close[0]!r}?" if close else ""
 
 
@@ -204,6 +204,10 @@ class _StatementChecker:
                 return None
             return pattern
         if column not in table.columns:
+            group = ResourcePattern(table_name, column + ".*")
+            if any(group.matches(name) for name in table.columns):
+                # Skyflow names a group of nested columns without the star: persons.phone_numbers.
+                return group
             self.error(
                 resource.pos, f"Table {table_name!r} has no column {column!r}." + _suggest(column, list(table.columns))
             )
