@@ -41,6 +41,8 @@ def mask(preset: str, value: object, data_type: str = "string") -> str:
         ("last4", "integer", 123456789, "*****6789"),
         ("last4", "email", "john@example.com", "************.com"),
         ("last4", "card_number", "12", "*2"),
+        ("last4", "phone", "+33 é 1234-5678", "+** * ****-5678"),  # non-ASCII: same rules
+        ("first6_last4", "card_number", "４１１１１１ 1111 1111 1111", "４１１１１１ **** **** 1111"),
         # first6_last4
         ("first6_last4", "card_number", "4111111111111111", "411111******1111"),
         ("first6_last4", "card_number", "4111-1111-1111-1111", "4111-11**-****-1111"),
