@@ -50,12 +50,14 @@ TransactionTestCase._fixture_teardown = _fixture_teardown_with_audit_triggers  #
 @pytest.fixture(autouse=True)
 def _vaultstudio_settings(settings: Any) -> None:
     from accounts import authentication, signing
+    from vaults.crypto.config import get_keyring
     from vaultstudio.master_key import load_master_key
 
     settings.VAULTSTUDIO_MASTER_KEY = TEST_MASTER_KEY
     settings.VAULTSTUDIO_BASE_URL = TEST_BASE_URL
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     load_master_key.cache_clear()
+    get_keyring.cache_clear()
     signing.forget_cached_keys()
     authentication.verified_claims.clear()
 

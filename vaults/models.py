@@ -140,13 +140,14 @@ class Token(models.Model):
 
 
 class DataKey(models.Model):
-    """A vault's data-encryption key, one version, wrapped by a KEK; one active version per vault."""
+    """A vault's key, wrapped by a KEK: data-encryption keys by version (one active, the newest not
+    retired), and the vault's blind-index secret (purpose ``index``, version 0)."""
 
     vault = models.ForeignKey(Vault, on_delete=models.CASCADE, related_name="data_keys")
     version = models.PositiveIntegerField()
-    purpose = models.CharField(max_length=16, default="data", help_text="data | index | token")
-    wrapped_key = models.TextField()
-    kek_id = models.CharField(max_length=64)
+    purpose = models.CharField(max_length=16, default="data", help_text="data | index")
+    wrapped_key = models.TextField(help_text="Base64 of the key wrapped by the KEK.")
+    kek_id = models.CharField(max_length=256, help_text="Which KEK wraps it (a local id or a KMS key ARN).")
     created_at = models.DateTimeField(auto_now_add=True)
     retired_at = models.DateTimeField(null=True, blank=True)
 

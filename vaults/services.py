@@ -16,6 +16,7 @@ from audit.services import audit_append
 from vaultstudio.db import save_unique
 from vaultstudio.errors import BadRequest, Conflict
 
+from .keys import vault_keys_create
 from .models import BlindIndex, Column, Record, Table, Vault
 from .schema import ColumnSpec, SchemaErrors, SchemaSpec, TableSpec, parse_schema
 
@@ -42,6 +43,7 @@ def vault_create(*, actor: Actor, name: str, description: str = "", schema: Sche
     vault = Vault(name=_clean_name(name), description=description or "", created_by=actor.display[:255])
     with transaction.atomic():
         save_unique(vault, f"A vault named {vault.name!r} already exists.")
+        vault_keys_create(vault)
         changes = _apply(vault, schema or SchemaSpec(tables=()), confirm_drop=False)
         audit_append(
             actor=actor,

@@ -235,6 +235,15 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="vaultstudio@localhos
 # --- VaultStudio knobs (documented in README.md, "Configuration") --------------------------------
 VAULTSTUDIO_MASTER_KEY = env.str("VAULTSTUDIO_MASTER_KEY", default="")
 VAULTSTUDIO_MASTER_KEY_FILE = env.str("VAULTSTUDIO_MASTER_KEY_FILE", default=str(VAR_DIR / "master.key"))
+# Key provider for vault keys (vaults/crypto/config.py): "local" KEKs (the master key is "default";
+# VAULTSTUDIO_KEKS="id:base64,…" adds more, VAULTSTUDIO_ACTIVE_KEK picks the one new keys use) or
+# "aws-kms" (VAULTSTUDIO_KMS_KEY_ID); unwrapped keys are cached in memory within these bounds.
+VAULTSTUDIO_KEY_PROVIDER = env.str("VAULTSTUDIO_KEY_PROVIDER", default="local")
+VAULTSTUDIO_KEKS = env.str("VAULTSTUDIO_KEKS", default="")
+VAULTSTUDIO_ACTIVE_KEK = env.str("VAULTSTUDIO_ACTIVE_KEK", default="")
+VAULTSTUDIO_KMS_KEY_ID = env.str("VAULTSTUDIO_KMS_KEY_ID", default="")
+VAULTSTUDIO_KEY_CACHE_MAX_ENTRIES = env.int("VAULTSTUDIO_KEY_CACHE_MAX_ENTRIES", default=1024)
+VAULTSTUDIO_KEY_CACHE_MAX_AGE = env.float("VAULTSTUDIO_KEY_CACHE_MAX_AGE", default=300.0)
 VAULTSTUDIO_ACCOUNT_ID = env.str("VAULTSTUDIO_ACCOUNT_ID", default="vaultstudio")
 VAULTSTUDIO_TOKEN_PATH = "/v1/auth/sa/oauth/token"
 VAULTSTUDIO_ACCESS_TOKEN_TTL_DEFAULT = 900

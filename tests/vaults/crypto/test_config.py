@@ -128,6 +128,8 @@ def test_get_keyring_reads_settings_and_environment(
     fresh_keyring: None, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The test settings set VAULTSTUDIO_MASTER_KEY (tests/conftest.py).
+    # settings.py reads these from the environment; a name missing from settings falls back to it.
+    del settings.VAULTSTUDIO_KEY_CACHE_MAX_ENTRIES
     monkeypatch.setenv("VAULTSTUDIO_KEY_CACHE_MAX_ENTRIES", "5")
     settings.VAULTSTUDIO_KEY_CACHE_MAX_AGE = 9
     keyring = get_keyring()
@@ -144,7 +146,7 @@ def test_get_keyring_without_master_key_uses_only_the_keks(
     settings.VAULTSTUDIO_MASTER_KEY = ""
     settings.VAULTSTUDIO_MASTER_KEY_FILE = str(tmp_path / "absent.key")
     load_master_key.cache_clear()
-    monkeypatch.setenv("VAULTSTUDIO_KEKS", f"k2:{b64(K2)}")
+    settings.VAULTSTUDIO_KEKS = f"k2:{b64(K2)}"
     keyring = get_keyring()
     assert isinstance(keyring.provider, LocalKeyProvider) and keyring.provider.kek_ids == ("k2",)
     assert not (tmp_path / "absent.key").exists()  # no development key was generated on the side
