@@ -136,9 +136,8 @@ class _Plan:
             for level in (*REVEAL_ORDER, None):
                 if level not in by_level:
                     continue
+                # Never FALSE: each part survived folding and ``allowed`` is not FALSE (deny != TRUE).
                 condition = and_([or_(by_level[level]), allowed])
-                if condition == FALSE:
-                    continue
                 parts.append(condition)
                 if level is not None:
                     grants.append(LevelGrant(level, condition))

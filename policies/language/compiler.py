@@ -238,8 +238,8 @@ class _StatementChecker:
             )
         elif statement.resources is None:
             self.error(first_pos, f"A WHERE on columns needs ON {first_table}.… to say which rows it tests.")
-        elif resources is not None:
-            tables = {pattern.table for pattern in resources} | {r.parts[0] for r in statement.resources}
+        else:
+            tables = {pattern.table for pattern in resources or ()} | {r.parts[0] for r in statement.resources}
             for table, pos in self.condition_tables.items():
                 if tables != {table}:
                     on = ", ".join(sorted(tables))
@@ -340,7 +340,7 @@ class _StatementChecker:
         elif kind == "date":
             if not isinstance(value, str) or not _is_iso(value, date.fromisoformat):
                 problem = f"{name} holds dates: write one as 'YYYY-MM-DD'."
-        elif kind == "datetime":
+        else:  # datetime: json columns never get here, _operand refused them
             if not isinstance(value, str) or not _is_iso(value, datetime.fromisoformat):
                 problem = f"{name} holds date-times: write one as 'YYYY-MM-DDTHH:MM:SS'."
         if problem:

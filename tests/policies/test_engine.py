@@ -227,3 +227,35 @@ def test_write_with_no_columns_to_set_is_refused(schema: SchemaInfo) -> None:
     policies = _set("ALLOW CREATE ON persons.*", schema)
     assert not decide(policies, SA, "CREATE", "persons", []).allowed
     assert decide(policies, SA, "CREATE", "persons", ["name"]).allowed
+
+
+def test_references_skip_constants() -> None:
+    from policies.engine.conditions import references
+
+    assert references(ast.And((TRUE, ast.IsNull(ast.ContextRef(("k",)))))) == (set(), {("k",)}, False)
+
+
+def test_a_stored_literal_to_column_comparison_folds_to_false(schema: SchemaInfo) -> None:
+    # The compiler always puts the column on the left; a hand-written stored form might not.
+    document = {
+        "format": 1,
+        "statements": [
+            {
+                "index": 0,
+                "line": 1,
+                "column": 1,
+                "effect": "ALLOW",
+                "action": "READ",
+                "resources": [["persons", "name"]],
+                "redaction": "PLAIN_TEXT",
+                "condition": {
+                    "and": [
+                        {"cmp": "=", "left": {"value": 1}, "right": {"column": ["persons", "age"]}},
+                        {"is_null": {"principal": "email"}, "negated": False},
+                    ]
+                },
+            }
+        ],
+    }
+    policies = CompiledPolicySet.build([("p", document)], schema)
+    assert not decide(policies, SA, "READ", "persons", ["name"]).allowed
