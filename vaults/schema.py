@@ -13,11 +13,12 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .masking import validate_masking
 from .models import DATA_TYPES, REDACTION_LEVELS, TOKENIZATION_KINDS
+from .tokenization import validate_tokenization
 
 NAME_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 RESERVED_COLUMNS = {"skyflow_id"}
-MASKING_PRESETS = ("last4", "first6_last4", "email", "ssn", "phone", "initial", "year", "full")
 MAX_TABLES = 100
 MAX_COLUMNS = 200
 MAX_REGEXES = 10
@@ -36,8 +37,6 @@ _COLUMN_KEYS = {
     "masking",
     "column_group",
 }
-# Format-preserving tokens keep length and character classes: only for text-like values.
-_FPE_TYPES = {"string", "phone", "ssn", "card_number", "email"}
 
 
 @dataclass(frozen=True)
@@ -129,33 +128,26 @@ def _regexes(value: Any, path: str, errors: list[dict[str, str]]) -> tuple[str, 
     return tuple(out)
 
 
-def _masking(value: Any, path: str, errors: list[dict[str, str]]) -> dict[str, str]:
+_PREFIX = re.compile(r"^([a-z_]+(?:\.[a-z_]+)*): (.*)$", re.S)
+
+
+def _located(column_path: str, problem: str, default_field: str) -> dict[str, str]:
+    """The masking and tokenization validators prefix each problem with its option ("masking.find: …")."""
+    match = _PREFIX.match(problem)
+    if match:
+        return {"field": f"{column_path}.{match.group(1)}", "message": match.group(2)}
+    return {"field": f"{column_path}.{default_field}", "message": problem}
+
+
+def _masking(value: Any, data_type: str, path: str, errors: list[dict[str, str]]) -> dict[str, str]:
     if value is None:
         return {"preset": "full"}
-    if not isinstance(value, dict):
-        errors.append({"field": path, "message": 'must be {"preset": …} or {"find": regex, "replace": template}.'})
+    problems = validate_masking(value, data_type=data_type)
+    column_path = path.rsplit(".", 1)[0]
+    errors.extend(_located(column_path, problem, "masking") for problem in problems)
+    if problems:
         return {"preset": "full"}
-    if set(value) == {"preset"}:
-        if value["preset"] not in MASKING_PRESETS:
-            errors.append({"field": f"{path}.preset", "message": f"must be one of {', '.join(MASKING_PRESETS)}."})
-            return {"preset": "full"}
-        return {"preset": value["preset"]}
-    if set(value) == {"find", "replace"}:
-        find, replace = value["find"], value["replace"]
-        if not isinstance(find, str) or not isinstance(replace, str) or not find or len(find) > MAX_REGEX_LENGTH:
-            errors.append({"field": path, "message": "find and replace must be strings; find a non-empty regex."})
-            return {"preset": "full"}
-        try:
-            groups = re.compile(find).groups
-        except re.error as exc:
-            errors.append({"field": f"{path}.find", "message": f"is not a valid regular expression ({exc})."})
-            return {"preset": "full"}
-        for ref in re.findall(r"\$\{(\d+)\}", replace):
-            if int(ref) > groups:
-                errors.append({"field": f"{path}.replace", "message": f"refers to group {ref}; find has {groups}."})
-        return {"find": find, "replace": replace}
-    errors.append({"field": path, "message": 'must be {"preset": …} or {"find": regex, "replace": template}.'})
-    return {"preset": "full"}
+    return {str(k): str(v) for k, v in value.items()}
 
 
 def _column(doc: Any, path: str, errors: list[dict[str, str]]) -> ColumnSpec | None:
@@ -181,25 +173,10 @@ def _column(doc: Any, path: str, errors: list[dict[str, str]]) -> ColumnSpec | N
     unique = _bool(doc.get("unique"), f"{path}.unique", errors, False)
     tokenization = _choice(doc.get("tokenization"), TOKENIZATION_KINDS, f"{path}.tokenization", errors, "NONE")
     ttl = doc.get("token_ttl_minutes")
-    if tokenization == "TRANSIENT":
-        if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl <= 0:
-            errors.append(
-                {
-                    "field": f"{path}.token_ttl_minutes",
-                    "message": "TRANSIENT tokens need a positive integer TTL in minutes.",
-                }
-            )
-            ttl = None
-    elif ttl is not None:
-        errors.append({"field": f"{path}.token_ttl_minutes", "message": "only TRANSIENT tokenization takes a TTL."})
+    problems = validate_tokenization(tokenization, token_ttl_minutes=ttl, data_type=data_type)
+    errors.extend(_located(path, problem, "tokenization") for problem in problems)
+    if problems or tokenization != "TRANSIENT":
         ttl = None
-    if tokenization == "FORMAT_PRESERVING" and data_type not in _FPE_TYPES:
-        errors.append(
-            {
-                "field": f"{path}.tokenization",
-                "message": f"FORMAT_PRESERVING needs a text-like data type, not {data_type}.",
-            }
-        )
     if encrypted and unique and not searchable:
         errors.append(
             {
@@ -226,7 +203,7 @@ def _column(doc: Any, path: str, errors: list[dict[str, str]]) -> ColumnSpec | N
         default_redaction=_choice(
             doc.get("default_redaction"), REDACTION_LEVELS, f"{path}.default_redaction", errors, "REDACTED"
         ),
-        masking=_masking(doc.get("masking"), f"{path}.masking", errors),
+        masking=_masking(doc.get("masking"), data_type, f"{path}.masking", errors),
         column_group=group or None,
     )
 
