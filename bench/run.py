@@ -35,7 +35,7 @@ if __package__ in (None, ""):
 
 from bench._common import FULL, QUICK, ROOT, Result, details, peak_rss_mib, start_django, table
 
-BENCHMARKS = ("token-exchange", "audit-append", "chain-verify")
+BENCHMARKS = ("token-exchange", "audit-append", "chain-verify", "policy-decision")
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 PG_DATABASE = "vs_bench"
 PG_URL = f"postgres://postgres@127.0.0.1:5432/{PG_DATABASE}"
@@ -66,10 +66,15 @@ def child_main(args: argparse.Namespace) -> None:
     start_django()
     from django.db import connection
 
-    from bench import audit_append, chain_verify, token_exchange
+    from bench import audit_append, chain_verify, policy_decision, token_exchange
     from bench._common import cache_description
 
-    modules = {"token-exchange": token_exchange, "audit-append": audit_append, "chain-verify": chain_verify}
+    modules = {
+        "token-exchange": token_exchange,
+        "audit-append": audit_append,
+        "chain-verify": chain_verify,
+        "policy-decision": policy_decision,
+    }
     sizes = QUICK if args.quick else FULL
     results: list[Result] = []
     for name in BENCHMARKS:
