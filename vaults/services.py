@@ -13,6 +13,7 @@ from django.db import connection, transaction
 
 from audit.actors import Actor
 from audit.services import audit_append
+from policies.services import bump_policy_version
 from vaultstudio.db import save_unique
 from vaultstudio.errors import BadRequest, Conflict
 
@@ -113,6 +114,7 @@ def vault_schema_update(
     with transaction.atomic():
         changes = _apply(vault, schema, confirm_drop=confirm_drop)
         if any(changes.values()):
+            bump_policy_version()  # compiled policy sets are built over the schema
             audit_append(
                 actor=actor,
                 action="vault.schema.update",
