@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.principals import ServiceAccountPrincipal
 from policies import pdp
 from policies.language import compile_policy
-from policies.models import Policy, Role, RoleBinding
+from policies.models import Policy, Role
 from policies.services import binding_create, bump_policy_version, role_create
 from vaults.schema import parse_schema
 from vaults.selectors import schema_info
