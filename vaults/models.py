@@ -154,3 +154,18 @@ class DataKey(models.Model):
     class Meta:
         ordering = ["vault", "purpose", "version"]
         constraints = [models.UniqueConstraint(fields=["vault", "purpose", "version"], name="datakey_unique_version")]
+
+
+class IdempotentResponse(models.Model):
+    """The first answer to an insert or batch sent with an ``Idempotency-Key``, so a retry gets it
+    again and creates nothing twice. Keyed per caller: one caller's key never meets another's."""
+
+    principal = models.CharField(max_length=80)
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
+    status = models.PositiveSmallIntegerField()
+    body = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["principal", "key"], name="idempotency_unique_key")]
