@@ -169,3 +169,38 @@ class IdempotentResponse(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["principal", "key"], name="idempotency_unique_key")]
+
+
+class ReencryptionJob(models.Model):
+    """Progress of moving a vault's encrypted values onto its newest data key (DESIGN.md §7, key rotation).
+
+    ``vaults.rotation`` creates one per rotation and advances ``last_record_id`` in the same transaction
+    as each batch of re-encrypted records, so a crash resumes after the last committed batch. A vault
+    has at most one ``RUNNING`` job; a rotation while one runs retargets it at the newer version.
+    """
+
+    RUNNING, DONE = "RUNNING", "DONE"
+
+    vault = models.ForeignKey(Vault, on_delete=models.CASCADE, related_name="reencryption_jobs")
+    from_versions = models.JSONField(default=list, help_text="Older data key versions being moved away from.")
+    to_version = models.PositiveIntegerField(help_text="The data key version every value ends up under.")
+    status = models.CharField(max_length=8, choices=[(RUNNING, RUNNING), (DONE, DONE)], default=RUNNING)
+    last_record_id = models.UUIDField(null=True, blank=True, help_text="Records up to this id are done (pass cursor).")
+    passes = models.PositiveIntegerField(default=1, help_text="A new pass starts when writes raced behind the cursor.")
+    records_total = models.PositiveBigIntegerField(default=0, help_text="Records in the vault when the pass began.")
+    records_done = models.PositiveBigIntegerField(default=0, help_text="Records examined in this pass.")
+    records_reencrypted = models.PositiveBigIntegerField(default=0, help_text="Records rewritten, over all passes.")
+    retired_versions = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True, help_text="Why the last batch failed (ids and names only, never values).")
+    started_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["vault", "-started_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["vault"], condition=Q(status="RUNNING"), name="reencryptionjob_one_running")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vault_id}: v{self.from_versions} -> v{self.to_version} {self.status}"
