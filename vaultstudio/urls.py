@@ -11,6 +11,7 @@ urlpatterns = [
     path("v1/auth/sa/oauth/token", TokenView.as_view(), name="token"),
     path(".well-known/jwks.json", require_GET(jwks_view), name="jwks"),
     path("v1/audit/", include("audit.api.skyflow_urls")),
+    path("v1/vaults/", include("vaults.api.data_urls")),
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("policies.api.urls")),
     path("api/v1/", include("vaults.api.urls")),

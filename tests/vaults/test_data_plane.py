@@ -1,0 +1,206 @@
+"""The data plane end to end over HTTP: insert → get → update → detokenize → query → delete."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from audit.models import AuditEvent
+from vaults.models import Record
+
+pytestmark = pytest.mark.django_db
+
+ADA = {
+    "name": "Ada Lovelace",
+    "email": "Ada@Example.com",
+    "ssn": "123-45-6789",
+    "card_number": "4111111111111111",
+    "region": "EU",
+    "vip": True,
+}
+ALL_PLAIN = "ALLOW READ ON persons.* WITH REDACTION = PLAIN_TEXT"
+WRITE = "ALLOW CREATE ON persons.*\nALLOW UPDATE ON persons.*\nALLOW DELETE ON persons.*"
+
+
+def insert(client, vault, *rows, tokenization=True):
+    return client.post(
+        f"/v1/vaults/{vault.id}/persons",
+        {"records": [{"fields": r} for r in rows], "tokenization": tokenization},
+        format="json",
+    )
+
+
+def test_full_cycle(persons_vault, caller_with):
+    vault = persons_vault
+    client = caller_with(vault, ALL_PLAIN, WRITE, "ALLOW DETOKENIZATION ON persons.ssn WITH REDACTION = PLAIN_TEXT")
+    response = insert(client, vault, ADA)
+    assert response.status_code == 200, response.content
+    created = response.json()["records"][0]
+    sid, tokens = created["skyflow_id"], created["tokens"]
+    assert set(tokens) == {"ssn", "card_number"}
+    assert len(tokens["card_number"]) == 16 and tokens["card_number"][:6] == "411111"
+
+    got = client.get(f"/v1/vaults/{vault.id}/persons", {"skyflow_ids": [sid], "redaction": "PLAIN_TEXT"})
+    assert got.status_code == 200, got.content
+    fields = got.json()["records"][0]["fields"]
+    assert fields == {**ADA, "email": "Ada@Example.com", "skyflow_id": sid}
+
+    by_email = client.get(
+        f"/v1/vaults/{vault.id}/persons",
+        {"column_name": "email", "column_values": ["ada@example.com"], "redaction": "MASKED"},
+    )
+    masked = by_email.json()["records"][0]["fields"]
+    assert (
+        masked["ssn"] == "***-**-6789" and masked["email"].endswith("@Example.com") and masked["email"] != ADA["email"]
+    )
+
+    one = client.get(f"/v1/vaults/{vault.id}/persons/{sid}", {"redaction": "REDACTED"})
+    assert one.status_code == 200 and one.json()["fields"]["ssn"] == "REDACTED"
+
+    updated = client.put(
+        f"/v1/vaults/{vault.id}/persons/{sid}",
+        {"record": {"fields": {"region": "US"}}, "tokenization": True},
+        format="json",
+    )
+    assert updated.status_code == 200 and updated.json()["skyflow_id"] == sid
+
+    detok = client.post(
+        f"/v1/vaults/{vault.id}/detokenize",
+        {"detokenizationParameters": [{"token": tokens["ssn"], "redaction": "PLAIN_TEXT"}]},
+        format="json",
+    )
+    assert detok.json() == {"records": [{"token": tokens["ssn"], "valueType": "STRING", "value": "123-45-6789"}]}
+
+    query = client.post(
+        f"/v1/vaults/{vault.id}/query", {"query": "SELECT * FROM persons WHERE region = 'US'"}, format="json"
+    )
+    assert [r["fields"]["skyflow_id"] for r in query.json()["records"]] == [sid]
+
+    deleted = client.delete(f"/v1/vaults/{vault.id}/persons/{sid}")
+    assert deleted.json() == {"skyflow_id": sid, "deleted": True}
+    assert client.get(f"/v1/vaults/{vault.id}/persons/{sid}").status_code == 404
+
+    actions = list(AuditEvent.objects.filter(vault_id=str(vault.id)).values_list("action", flat=True))
+    assert {
+        "record.insert",
+        "record.read",
+        "record.update",
+        "token.detokenize",
+        "record.query",
+        "record.delete",
+    } <= set(actions)
+
+
+def test_no_plaintext_in_the_database(persons_vault, caller_with):
+    client = caller_with(persons_vault, WRITE)
+    assert insert(client, persons_vault, ADA).status_code == 200
+    dump = json.dumps(list(Record.objects.values("data")))
+    for secret in ("Ada Lovelace", "123-45-6789", "4111111111111111", "Ada@Example.com"):
+        assert secret not in dump
+    events = json.dumps(list(AuditEvent.objects.values()), default=str)
+    for secret in ("Ada Lovelace", "123-45-6789", "4111111111111111"):
+        assert secret not in events
+
+
+def test_a_caller_without_policies_gets_nothing(persons_vault, caller_with):
+    writer = caller_with(persons_vault, WRITE)
+    sid = insert(writer, persons_vault, ADA).json()["records"][0]["skyflow_id"]
+    nobody = caller_with(persons_vault)
+    assert nobody.get(f"/v1/vaults/{persons_vault.id}/persons", {"skyflow_ids": [sid]}).json() == {"records": []}
+    assert nobody.get(f"/v1/vaults/{persons_vault.id}/persons/{sid}").status_code == 404
+    assert insert(nobody, persons_vault, ADA).status_code == 403
+    assert nobody.delete(f"/v1/vaults/{persons_vault.id}/persons/{sid}").status_code == 404
+
+
+def test_row_level_read_and_redaction_cap(persons_vault, caller_with):
+    writer = caller_with(persons_vault, WRITE)
+    insert(
+        writer,
+        persons_vault,
+        ADA,
+        {**ADA, "email": "bob@example.com", "ssn": "987-65-4321", "region": "US", "name": "Bob"},
+    )
+    reader = caller_with(
+        persons_vault,
+        "ALLOW READ ON persons.name, persons.region WITH REDACTION = PLAIN_TEXT WHERE persons.region = 'EU'",
+    )
+    got = reader.get(f"/v1/vaults/{persons_vault.id}/persons", {"redaction": "PLAIN_TEXT"}).json()["records"]
+    assert [r["fields"]["name"] for r in got] == ["Ada Lovelace"]
+    assert set(got[0]["fields"]) == {"name", "region", "skyflow_id"}
+    capped = reader.get(f"/v1/vaults/{persons_vault.id}/persons", {"redaction": "MASKED"}).json()["records"]
+    name = capped[0]["fields"]["name"]
+    assert name.startswith("A") and "Lovelace" not in name  # the column's masking (initial), not plain text
+    denied = reader.get(f"/v1/vaults/{persons_vault.id}/persons", {"fields": ["ssn"]})
+    assert denied.status_code == 403 and "ssn" in denied.json()["error"]["message"]
+
+
+def test_update_that_leaves_the_where_is_refused(persons_vault, caller_with):
+    writer = caller_with(persons_vault, WRITE)
+    sid = insert(writer, persons_vault, ADA).json()["records"][0]["skyflow_id"]
+    eu_only = caller_with(persons_vault, "ALLOW UPDATE ON persons.region WHERE persons.region = 'EU'")
+    moved = eu_only.put(
+        f"/v1/vaults/{persons_vault.id}/persons/{sid}", {"record": {"fields": {"region": "US"}}}, format="json"
+    )
+    assert moved.status_code == 403
+    stays = eu_only.put(
+        f"/v1/vaults/{persons_vault.id}/persons/{sid}", {"record": {"fields": {"region": "EU"}}}, format="json"
+    )
+    assert stays.status_code == 200
+
+
+def test_validation_and_unique(persons_vault, caller_with):
+    writer = caller_with(persons_vault, WRITE)
+    bad = insert(writer, persons_vault, {**ADA, "ssn": "12-3", "card_number": "4111111111111112"})
+    assert bad.status_code == 400 and "ssn" in bad.json()["error"]["message"]
+    assert insert(writer, persons_vault, ADA).status_code == 200
+    dup = insert(writer, persons_vault, {**ADA, "email": "ADA@example.com"})
+    assert dup.status_code == 409
+    assert Record.objects.count() == 1
+
+
+def test_idempotency_key(persons_vault, caller_with):
+    writer = caller_with(persons_vault, WRITE)
+    body = {"records": [{"fields": ADA}], "tokenization": True}
+    first = writer.post(f"/v1/vaults/{persons_vault.id}/persons", body, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+    again = writer.post(f"/v1/vaults/{persons_vault.id}/persons", body, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+    assert first.json() == again.json() and Record.objects.count() == 1
+    other = writer.post(
+        f"/v1/vaults/{persons_vault.id}/persons",
+        {"records": [{"fields": {"name": "x"}}]},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k1",
+    )
+    assert other.status_code == 422
+
+
+def test_swapped_ciphertexts_fail_as_integrity_errors(persons_vault, caller_with):
+    writer = caller_with(persons_vault, ALL_PLAIN, WRITE)
+    a = insert(writer, persons_vault, ADA).json()["records"][0]["skyflow_id"]
+    b = insert(writer, persons_vault, {**ADA, "email": "b@example.com", "ssn": "111-22-3333"}).json()["records"][0][
+        "skyflow_id"
+    ]
+    ra, rb = Record.objects.get(pk=a), Record.objects.get(pk=b)
+    ra.data["ssn"], rb.data["ssn"] = rb.data["ssn"], ra.data["ssn"]
+    ra.save(), rb.save()
+    for sid in (a, b):
+        response = writer.get(f"/v1/vaults/{persons_vault.id}/persons/{sid}", {"redaction": "PLAIN_TEXT"})
+        assert response.status_code == 500 and "integrity" in response.json()["error"]["message"]
+    assert AuditEvent.objects.filter(action="record.integrity_error").count() == 2
+
+
+def test_batch_v1_shape(persons_vault, caller_with):
+    writer = caller_with(persons_vault, WRITE)
+    body = {
+        "records": [{"tableName": "persons", "fields": ADA, "method": "POST", "quorum": True, "tokenization": True}],
+        "byot": "DISABLE",
+    }
+    response = writer.post(f"/v1/vaults/{persons_vault.id}", body, format="json")
+    assert response.status_code == 200 and response["X-Request-Id"]
+    item = response.json()["responses"][0]["records"][0]
+    assert item["skyflow_id"] and isinstance(item["tokens"], dict)
+    body["continueOnError"] = True
+    body["records"].append({"tableName": "persons", "fields": {"nope": 1}, "method": "POST"})
+    body["records"][0]["fields"] = {**ADA, "email": "c@example.com"}
+    wrapped = writer.post(f"/v1/vaults/{persons_vault.id}", body, format="json").json()["responses"]
+    assert wrapped[0]["Status"] == 200 and wrapped[1]["Status"] == 400 and isinstance(wrapped[1]["Body"]["error"], str)

@@ -1,0 +1,290 @@
+"""The data plane, wire-compatible with Skyflow's v1 REST API (SKYFLOW_WIRE.md §1–4, §6).
+
+Thin views: parse the Skyflow shape (``vaults.api.wire``), call the records door
+(``vaults.records``), shape the answer exactly as the SDKs read it. Any authenticated caller may
+call; what it gets is decided by its policies alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from vaults import records
+from vaults.api.wire import (
+    WireError,
+    parse_batch,
+    parse_bulk_delete,
+    parse_detokenize,
+    parse_get,
+    parse_insert,
+    parse_query_body,
+    parse_tokenize,
+    parse_update,
+)
+from vaults.models import IdempotentResponse
+from vaults.query import UnsupportedQuery, parse_query
+from vaults.selectors import vault_get
+from vaultstudio.errors import BadRequest, NotFound, VaultError
+
+_TAGS = ["data plane (Skyflow-compatible)"]
+
+
+def _wire(parse: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    try:
+        return parse(*args, **kwargs)
+    except WireError as exc:
+        raise BadRequest(str(exc)) from exc
+
+
+class DataPlaneView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    def access(self, request: Request, vault_id: str) -> records.VaultAccess:
+        try:
+            vault = vault_get(vault_id)
+        except NotFound as exc:
+            raise NotFound(f"No vault with id {vault_id}.") from exc
+        return records.VaultAccess(caller=request.user, vault=vault)
+
+
+def _principal_key(request: Request) -> str:
+    user = request.user
+    account = getattr(user, "service_account", None)
+    return f"sa:{account.client_id}" if account is not None else f"user:{user.pk}"
+
+
+def _idempotent(request: Request, produce: Callable[[], tuple[int, Any]]) -> Response:
+    """Answer a retried request (same Idempotency-Key, same caller) with its first answer."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key:
+        status, body = produce()
+        return Response(body, status=status)
+    if len(key) > 255:
+        raise BadRequest("Idempotency-Key is longer than 255 characters.")
+    principal = _principal_key(request)
+    digest = hashlib.sha256(f"{request.method} {request.path}\n".encode() + request._request.body).hexdigest()
+    first = IdempotentResponse.objects.filter(principal=principal, key=key).first()
+    if first is not None:
+        if first.request_hash != digest:
+            raise VaultError(
+                "This Idempotency-Key was used for a different request; use a new key for a new request.", status=422
+            )
+        return Response(first.body, status=first.status)
+    try:
+        with transaction.atomic():
+            status, body = produce()
+            IdempotentResponse.objects.create(
+                principal=principal, key=key, request_hash=digest, status=status, body=body
+            )
+    except IntegrityError:
+        # A concurrent retry won the race and committed first: answer as it did.
+        first = IdempotentResponse.objects.filter(principal=principal, key=key).first()
+        if first is None or first.request_hash != digest:
+            raise
+        return Response(first.body, status=first.status)
+    return Response(body, status=status)
+
+
+def _insert_records_body(written: list[records.Written], tokenization: bool) -> list[dict[str, Any]]:
+    return [{"skyflow_id": w.skyflow_id, "tokens": w.tokens if tokenization else None} for w in written]
+
+
+class BatchView(DataPlaneView):
+    """POST /v1/vaults/{vault} — Skyflow's batch; what the v1 SDK's insert() calls."""
+
+    @extend_schema(
+        tags=_TAGS,
+        summary="Batch of record operations",
+        request=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def post(self, request: Request, vault_id: str) -> Response:
+        access = self.access(request, vault_id)
+        batch = _wire(parse_batch, request.data)
+
+        def run_one(op: Any) -> dict[str, Any]:
+            if op.method == "POST":
+                written = records.records_insert(access, op.table, [op.fields], tokenization=op.tokenization)
+                return {"records": [{"skyflow_id": w.skyflow_id, "tokens": w.tokens} for w in written]}
+            if op.method == "GET":
+                read = records.records_read(
+                    access,
+                    op.table,
+                    records.ReadRequest(
+                        record_ids=(op.record_id,), redaction=op.redaction, tokenization=op.tokenization
+                    ),
+                    single=True,
+                )
+                return {"records": read}
+            if op.method == "PUT":
+                w = records.record_update(access, op.table, op.record_id, op.fields, tokenization=op.tokenization)
+                return {"records": [{"skyflow_id": w.skyflow_id, "tokens": w.tokens}]}
+            deleted = records.records_delete(access, op.table, [op.record_id])
+            if not deleted:
+                raise NotFound(f"No record {op.record_id} in {op.table}.")
+            return {"records": [{"skyflow_id": op.record_id, "deleted": True}]}
+
+        def produce() -> tuple[int, Any]:
+            responses: list[Any] = []
+            if not batch.continue_on_error:
+                with transaction.atomic():  # all or nothing
+                    responses = [run_one(op) for op in batch.operations]
+            else:
+                for op in batch.operations:
+                    try:
+                        with transaction.atomic():
+                            responses.append({"Body": run_one(op), "Status": 200})
+                    except VaultError as exc:
+                        responses.append({"Body": {"error": exc.message}, "Status": exc.status_code})
+            return 200, {"vaultID": str(access.vault.id), "responses": responses}
+
+        return _idempotent(request, produce)
+
+
+class TableView(DataPlaneView):
+    """POST (insert), GET (bulk get), DELETE (bulk delete) /v1/vaults/{vault}/{table}."""
+
+    @extend_schema(
+        tags=_TAGS, summary="Insert records", request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT}
+    )
+    def post(self, request: Request, vault_id: str, table: str) -> Response:
+        access = self.access(request, vault_id)
+        body = _wire(parse_insert, request.data)
+
+        def produce() -> tuple[int, Any]:
+            written = records.records_insert(
+                access, table, [r.fields for r in body.records], tokenization=body.tokenization
+            )
+            return 200, {"records": _insert_records_body(written, body.tokenization)}
+
+        return _idempotent(request, produce)
+
+    @extend_schema(tags=_TAGS, summary="Get records", responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, vault_id: str, table: str) -> Response:
+        access = self.access(request, vault_id)
+        params = _wire(parse_get, {k: request.query_params.getlist(k) for k in request.query_params})
+        read = records.records_read(
+            access,
+            table,
+            records.ReadRequest(
+                record_ids=params.skyflow_ids,
+                column_name=params.column_name,
+                column_values=params.column_values,
+                fields=params.fields,
+                redaction=params.redaction,
+                tokenization=params.tokenization,
+                offset=params.offset,
+                limit=params.limit,
+                order_by=params.order_by,
+            ),
+        )
+        return Response({"records": read})
+
+    @extend_schema(
+        tags=_TAGS, summary="Delete records", request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT}
+    )
+    def delete(self, request: Request, vault_id: str, table: str) -> Response:
+        access = self.access(request, vault_id)
+        body = _wire(parse_bulk_delete, request.data)
+        deleted = records.records_delete(access, table, None if body.everything else list(body.skyflow_ids))
+        return Response({"RecordIDResponse": deleted})
+
+
+class RecordView(DataPlaneView):
+    """GET, PUT, DELETE /v1/vaults/{vault}/{table}/{id}."""
+
+    @extend_schema(tags=_TAGS, summary="Get one record", responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, vault_id: str, table: str, record_id: str) -> Response:
+        access = self.access(request, vault_id)
+        params = _wire(parse_get, {k: request.query_params.getlist(k) for k in request.query_params}, single=True)
+        read = records.records_read(
+            access,
+            table,
+            records.ReadRequest(
+                record_ids=(record_id,),
+                fields=params.fields,
+                redaction=params.redaction,
+                tokenization=params.tokenization,
+                limit=1,
+            ),
+            single=True,
+        )
+        return Response(read[0])
+
+    @extend_schema(
+        tags=_TAGS, summary="Update one record", request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT}
+    )
+    def put(self, request: Request, vault_id: str, table: str, record_id: str) -> Response:
+        access = self.access(request, vault_id)
+        body = _wire(parse_update, request.data)
+        written = records.record_update(access, table, record_id, body.fields, tokenization=body.tokenization)
+        answer: dict[str, Any] = {"skyflow_id": written.skyflow_id}
+        if body.tokenization:
+            answer["tokens"] = written.tokens
+        return Response(answer)
+
+    @extend_schema(tags=_TAGS, summary="Delete one record", responses={200: OpenApiTypes.OBJECT})
+    def delete(self, request: Request, vault_id: str, table: str, record_id: str) -> Response:
+        access = self.access(request, vault_id)
+        if not records.records_delete(access, table, [record_id]):
+            raise NotFound(f"No record {record_id} in {table}.")
+        return Response({"skyflow_id": record_id, "deleted": True})
+
+
+class DetokenizeView(DataPlaneView):
+    @extend_schema(tags=_TAGS, summary="Detokenize", request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request: Request, vault_id: str) -> Response:
+        access = self.access(request, vault_id)
+        body = _wire(parse_detokenize, request.data)
+        results = records.tokens_detokenize(access, body.tokens)
+        failed = [r for r in results if r.error]
+        if failed and not body.continue_on_error:
+            raise NotFound(f"Token Not Found: {failed[0].token}")
+        return Response(
+            {
+                "records": [
+                    {"token": r.token, "error": r.error}
+                    if r.error
+                    else {"token": r.token, "valueType": r.value_type, "value": r.value}
+                    for r in results
+                ]
+            }
+        )
+
+
+class TokenizeView(DataPlaneView):
+    @extend_schema(tags=_TAGS, summary="Tokenize", request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request: Request, vault_id: str) -> Response:
+        access = self.access(request, vault_id)
+        body = _wire(parse_tokenize, request.data)
+        return Response({"records": [{"token": t} for t in records.tokens_tokenize(access, body.values)]})
+
+
+class QueryView(DataPlaneView):
+    @extend_schema(
+        tags=_TAGS, summary="Query (SELECT subset)", request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT}
+    )
+    def post(self, request: Request, vault_id: str) -> Response:
+        access = self.access(request, vault_id)
+        text = _wire(parse_query_body, request.data)
+        try:
+            spec = parse_query(text)
+        except UnsupportedQuery as exc:
+            raise BadRequest(str(exc)) from exc
+        read = records.records_read(
+            access,
+            spec.table,
+            records.ReadRequest(filters=spec.filters, fields=spec.columns, offset=spec.offset, limit=spec.limit),
+            action_name="query",
+        )
+        return Response({"records": read})

@@ -1,0 +1,767 @@
+"""Records: the one door to vault data (STYLE.md). Every read and write of ``Record`` goes through here.
+
+Each call is authorized by the policy engine for the caller (``policies.pdp.decide_for``), filters
+rows in the database (``vaults.row_filters``), seals and opens values with the vault's keys, turns
+stored values into output through the single renderer path (``vaults.masking``), and writes one
+audit event in its own transaction — never values. "Not found" and "not allowed" are the same 404.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from accounts.principals import actor_of
+from audit.services import audit_append
+from policies.engine import Decision, row_matches
+from policies.language import ast
+from policies.pdp import decide_for
+from vaultstudio.errors import BadRequest, Conflict, Forbidden, NotFound, VaultError
+
+from . import keys
+from .crypto.blind_index import IndexKey, blind_index
+from .crypto.envelope import ColumnAad, DataKeyMaterial, key_version_of_text, open_text, seal_text
+from .crypto.errors import BlindIndexValueError, CiphertextIntegrityError
+from .masking import MASKED, PLAIN_TEXT, REDACTED, TOKEN, compile_masking, detokenize_value, make_row_renderer
+from .models import BlindIndex, Column, Record, Table, Token, Vault
+from .row_filters import RowFilter
+from .tokenization import TokenCollisionError, Tokenizer
+from .values import coerce, from_plaintext, to_plaintext
+
+LEVEL_ORDER = (PLAIN_TEXT, MASKED, REDACTED)
+
+
+class IntegrityFailure(VaultError):
+    """A stored ciphertext did not open under its binding: tampering, never returned as data."""
+
+    status_code = 500
+    default_detail = "A stored value failed its integrity check; nothing was returned. The event is audited."
+
+
+# --- the per-request view of one vault ----------------------------------------------------------------
+
+
+@dataclass
+class VaultAccess:
+    """One caller's access to one vault for one request: tables, columns and keys, loaded lazily."""
+
+    caller: Any
+    vault: Vault
+    _tables: dict[str, tuple[Table, dict[str, Column]]] = field(default_factory=dict)
+
+    @property
+    def actor(self) -> Any:
+        return actor_of(self.caller)
+
+    def table(self, name: str) -> tuple[Table, dict[str, Column]]:
+        if name not in self._tables:
+            table = Table.objects.filter(vault=self.vault, name=name).first()
+            if table is None:
+                raise NotFound(f"No table {name} in vault {self.vault.id}.")
+            columns = {c.name: c for c in Column.objects.filter(table=table).order_by("position", "name")}
+            self._tables[name] = (table, columns)
+        return self._tables[name]
+
+    @cached_property
+    def data_keys(self) -> dict[int, DataKeyMaterial]:
+        return keys.data_keys(self.vault)
+
+    @cached_property
+    def active_key(self) -> DataKeyMaterial:
+        return keys.active_data_key(self.vault)
+
+    @cached_property
+    def index_key(self) -> IndexKey:
+        return keys.index_key(self.vault)
+
+    def decide(
+        self, action: str, table: str, columns: Sequence[str] | None = None, redaction: str | None = None
+    ) -> Decision:
+        return decide_for(self.caller, self.vault, action, table, columns, redaction)
+
+    def row_filter(self, table: str) -> RowFilter:
+        return RowFilter(table=table, columns=self.table(table)[1], index_key=self.index_key)
+
+    # --- sealing ----------------------------------------------------------------------------------
+    def seal(self, table: Table, column: Column, record_id: str, value: Any) -> str:
+        aad = ColumnAad(vault_id=str(self.vault.id), table=table.name, column=column.name).for_record(record_id)
+        return seal_text(self.active_key, to_plaintext(value), aad=aad)
+
+    def open(self, table: Table, column: Column, record_id: str, stored: Any) -> Any:
+        if not column.encrypted or stored is None:
+            return stored
+        aad = ColumnAad(vault_id=str(self.vault.id), table=table.name, column=column.name).for_record(record_id)
+        try:
+            key = self.data_keys[key_version_of_text(stored)]
+            return from_plaintext(open_text(key, stored, aad=aad))
+        except (CiphertextIntegrityError, KeyError, ValueError, TypeError) as exc:
+            _audit_integrity(self, table, column, record_id)
+            raise IntegrityFailure(
+                f"Record {record_id} column {column.name} failed its integrity check; nothing was returned."
+            ) from exc
+
+    def digest(self, table: Table, column: Column, value: Any) -> str:
+        return blind_index(
+            self.index_key, table=table.name, column=column.name, data_type=column.data_type, value=value
+        )
+
+    def tokenizer(self, table: Table, column: Column) -> Tokenizer:
+        group = column.column_group or f"{table.name}.{column.name}"
+        return Tokenizer(
+            column.tokenization,
+            data_type=column.data_type,
+            column_group=group,
+            key=self.index_key.column_key("tokenization", group),
+            token_ttl_minutes=column.token_ttl_minutes,
+            keep_leading=6 if column.tokenization == "FORMAT_PRESERVING" and column.data_type == "card_number" else 0,
+            keep_trailing=4 if column.tokenization == "FORMAT_PRESERVING" and column.data_type == "card_number" else 0,
+        )
+
+
+def _audit_integrity(access: VaultAccess, table: Table, column: Column, record_id: str) -> None:
+    # Its own transaction: the failing request rolls back, this record of it must not.
+    with transaction.atomic():
+        audit_append(
+            actor=access.actor,
+            action="record.integrity_error",
+            resource_type="RECORD",
+            resource_ids=[record_id],
+            vault_id=str(access.vault.id),
+            table=table.name,
+            columns=[column.name],
+            decision="DENY",
+            details={"reason": "ciphertext does not open under its binding"},
+        )
+
+
+def _policy_ids(decision: Decision) -> list[str]:
+    return sorted({ref.policy_id for ref in decision.statements})
+
+
+def _deny(
+    access: VaultAccess,
+    action: str,
+    table: str,
+    columns: Iterable[str],
+    decision: Decision | None,
+    message: str,
+    status: int = 403,
+) -> VaultError:
+    with transaction.atomic():
+        audit_append(
+            actor=access.actor,
+            action=f"record.{action}",
+            resource_type="RECORD",
+            vault_id=str(access.vault.id),
+            table=table,
+            columns=list(columns),
+            decision="DENY",
+            http_status=status,
+            policy_ids=_policy_ids(decision) if decision else [],
+            details={"reason": message},
+        )
+    return Forbidden(message) if status == 403 else NotFound(message)
+
+
+# --- writes -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Written:
+    skyflow_id: str
+    tokens: dict[str, str]
+
+
+def _check_columns(table: Table, columns: Mapping[str, Column], names: Iterable[str]) -> None:
+    unknown = sorted(set(names) - set(columns))
+    if unknown:
+        raise BadRequest(f"Table {table.name} has no column(s) {', '.join(unknown)}.")
+
+
+def _values(
+    table: Table, columns: Mapping[str, Column], fields: Mapping[str, Any], *, creating: bool
+) -> dict[str, Any]:
+    _check_columns(table, columns, fields)
+    out: dict[str, Any] = {}
+    problems: list[str] = []
+    for name, raw in fields.items():
+        column = columns[name]
+        try:
+            value = coerce(raw, column.data_type, name)
+        except ValueError as exc:
+            problems.append(str(exc))
+            continue
+        if value is not None and column.validation:
+            import re
+
+            text = value if isinstance(value, str) else str(value)
+            if not all(re.search(pattern, text) for pattern in column.validation):
+                problems.append(f"{name}: does not match the column's validation rules.")
+                continue
+        if value is None and column.required:
+            problems.append(f"{name}: is required.")
+            continue
+        out[name] = value
+    if creating:
+        missing = [c.name for c in columns.values() if c.required and c.name not in fields]
+        problems.extend(f"{name}: is required." for name in missing)
+    if problems:
+        raise BadRequest("Invalid record: " + " ".join(problems), details=[{"message": p} for p in problems])
+    return out
+
+
+def _comparable_row(columns: Mapping[str, Column], values: Mapping[str, Any]) -> dict[str, Any]:
+    """Values as row conditions compare them (emails compare as the blind index does: lowercased)."""
+    row = dict(values)
+    for name, value in values.items():
+        if isinstance(value, str) and columns[name].data_type == "email":
+            row[name] = value.lower()
+    return row
+
+
+def _stored_row(access: VaultAccess, table: Table, columns: Mapping[str, Column], record: Record) -> dict[str, Any]:
+    return {
+        name: access.open(table, columns[name], str(record.pk), value)
+        for name, value in record.data.items()
+        if name in columns
+    }
+
+
+def _index_rows(
+    access: VaultAccess, table: Table, columns: Mapping[str, Column], record: Record, values: Mapping[str, Any]
+) -> list[BlindIndex]:
+    rows = []
+    for name, value in values.items():
+        column = columns[name]
+        if value is None or not ((column.encrypted and column.searchable) or column.unique):
+            continue
+        try:
+            digest = access.digest(table, column, value)
+        except BlindIndexValueError as exc:
+            raise BadRequest(f"{name}: {exc}") from exc
+        rows.append(BlindIndex(column=column, record=record, digest=digest, is_unique=column.unique))
+    return rows
+
+
+def _tokens_for(
+    access: VaultAccess, table: Table, columns: Mapping[str, Column], record: Record, values: Mapping[str, Any]
+) -> dict[str, str]:
+    issued: dict[str, str] = {}
+    for name, value in values.items():
+        column = columns[name]
+        if value is None or column.tokenization == "NONE":
+            continue
+        tokenizer = access.tokenizer(table, column)
+        text = value if isinstance(value, str) else str(value)
+        for candidate in tokenizer.candidates(text):
+            if column.tokenization == "DETERMINISTIC_UUID":
+                token, _ = Token.objects.get_or_create(
+                    token=candidate.token,
+                    defaults={
+                        "vault": access.vault,
+                        "column": column,
+                        "column_group": tokenizer.column_group,
+                        "value_sealed": _seal_token_value(access, tokenizer.column_group, candidate.token, value),
+                    },
+                )
+                issued[name] = token.token
+                break
+            try:
+                with transaction.atomic():
+                    Token.objects.create(
+                        token=candidate.token,
+                        vault=access.vault,
+                        column=column,
+                        record=record,
+                        column_group=tokenizer.column_group,
+                        expires_at=candidate.expires_at,
+                    )
+            except IntegrityError:
+                continue  # taken: the next candidate
+            issued[name] = candidate.token
+            break
+    return issued
+
+
+def _seal_token_value(access: VaultAccess, group: str, token: str, value: Any) -> str:
+    aad = ColumnAad(vault_id=str(access.vault.id), table="__tokens__", column=group).for_record(token)
+    return seal_text(access.active_key, to_plaintext(value), aad=aad)
+
+
+def _open_token_value(access: VaultAccess, group: str, token: str, sealed: str) -> Any:
+    aad = ColumnAad(vault_id=str(access.vault.id), table="__tokens__", column=group).for_record(token)
+    try:
+        return from_plaintext(open_text(access.data_keys[key_version_of_text(sealed)], sealed, aad=aad))
+    except (CiphertextIntegrityError, KeyError, ValueError) as exc:
+        raise IntegrityFailure("A token's stored value failed its integrity check; nothing was returned.") from exc
+
+
+def records_insert(
+    access: VaultAccess, table_name: str, rows: Sequence[Mapping[str, Any]], *, tokenization: bool
+) -> list[Written]:
+    """Insert records (all or nothing), checking CREATE per record against its new values."""
+    table, columns = access.table(table_name)
+    named = sorted({name for row in rows for name in row})
+    _check_columns(table, columns, named)
+    decision = access.decide("CREATE", table_name, named)
+    if not decision.allowed:
+        raise _deny(
+            access,
+            "insert",
+            table_name,
+            named,
+            decision,
+            f"Not allowed to create records in {table_name} with column(s) {', '.join(named)}.",
+        )
+    prepared = []
+    for row in rows:
+        values = _values(table, columns, row, creating=True)
+        if not row_matches(decision.row_filter, _comparable_row(columns, values)):
+            raise _deny(
+                access,
+                "insert",
+                table_name,
+                named,
+                decision,
+                "Not allowed to create a record with these values (a policy condition is not met).",
+            )
+        prepared.append(values)
+    written: list[Written] = []
+    try:
+        with transaction.atomic():
+            records = []
+            for values in prepared:
+                record = Record(table=table, created_by=access.actor.display[:255])
+                record.data = {
+                    name: access.seal(table, columns[name], str(record.pk), value)
+                    if columns[name].encrypted and value is not None
+                    else value
+                    for name, value in values.items()
+                }
+                records.append(record)
+            Record.objects.bulk_create(records)
+            index_rows: list[BlindIndex] = []
+            for record, values in zip(records, prepared, strict=True):
+                index_rows.extend(_index_rows(access, table, columns, record, values))
+            BlindIndex.objects.bulk_create(index_rows)
+            for record, values in zip(records, prepared, strict=True):
+                tokens = _tokens_for(access, table, columns, record, values)
+                written.append(Written(str(record.pk), tokens if tokenization else {}))
+            audit_append(
+                actor=access.actor,
+                action="record.insert",
+                resource_type="RECORD",
+                resource_ids=[w.skyflow_id for w in written],
+                vault_id=str(access.vault.id),
+                table=table_name,
+                columns=named,
+                record_count=len(written),
+                decision="ALLOW",
+                policy_ids=_policy_ids(decision),
+            )
+    except IntegrityError as exc:
+        raise Conflict("A unique column already holds one of these values.") from exc
+    except TokenCollisionError as exc:
+        raise Conflict(f"No free token for a value: {exc}") from exc
+    return written
+
+
+class _Refusal(Exception):
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def _find_for_write(access: VaultAccess, table: Table, decision: Decision, record_id: str) -> Record:
+    query = Record.objects.filter(table=table, pk=_uuid_or_none(record_id))
+    if decision.allowed and decision.row_filter != ast.TRUE:
+        query = query.filter(access.row_filter(table.name).q(decision.row_filter))
+    record = query.select_for_update().first() if decision.allowed and _uuid_or_none(record_id) else None
+    if record is None:
+        raise NotFound(f"No record {record_id} in {table.name}.")
+    return record
+
+
+def record_update(
+    access: VaultAccess, table_name: str, record_id: str, fields: Mapping[str, Any], *, tokenization: bool
+) -> Written:
+    """Change columns of one record: the row must match UPDATE's conditions before and after."""
+    table, columns = access.table(table_name)
+    values = _values(table, columns, fields, creating=False)
+    decision = access.decide("UPDATE", table_name, list(values))
+    try:
+        with transaction.atomic():
+            record = _find_for_write(access, table, decision, record_id)
+            after = {**_stored_row(access, table, columns, record), **values}
+            if not row_matches(decision.row_filter, _comparable_row(columns, after)):
+                raise _Refusal("Not allowed: after this change the record would no longer match the policy.", 403)
+            for name, value in values.items():
+                column = columns[name]
+                sealed = column.encrypted and value is not None
+                record.data[name] = access.seal(table, column, str(record.pk), value) if sealed else value
+            record.save(update_fields=["data", "updated_at"])
+            changed = [columns[name] for name in values]
+            BlindIndex.objects.filter(record=record, column__in=changed).delete()
+            try:
+                with transaction.atomic():
+                    BlindIndex.objects.bulk_create(_index_rows(access, table, columns, record, values))
+            except IntegrityError as exc:
+                raise Conflict("A unique column already holds this value.") from exc
+            Token.objects.filter(record=record, column__in=changed).delete()
+            tokens = _tokens_for(access, table, columns, record, values)
+            audit_append(
+                actor=access.actor,
+                action="record.update",
+                resource_type="RECORD",
+                resource_ids=[str(record.pk)],
+                vault_id=str(access.vault.id),
+                table=table_name,
+                columns=sorted(values),
+                record_count=1,
+                decision="ALLOW",
+                policy_ids=_policy_ids(decision),
+            )
+    except NotFound as exc:
+        raise _deny(access, "update", table_name, list(values), decision, exc.message, 404) from exc
+    except _Refusal as refusal:
+        # Audited after the transaction rolled back, so the refusal itself stays on record.
+        raise _deny(access, "update", table_name, list(values), decision, refusal.message, refusal.status) from refusal
+    return Written(str(record.pk), tokens if tokenization else {})
+
+
+def records_delete(access: VaultAccess, table_name: str, record_ids: Sequence[str] | None) -> list[str]:
+    """Delete records (``None``: every record the caller may delete). Unknown or not allowed ids are
+    a 404 for a single id; in a list they are left out of the answer."""
+    table, _ = access.table(table_name)
+    decision = access.decide("DELETE", table_name)
+    with transaction.atomic():
+        query = Record.objects.filter(table=table)
+        if record_ids is not None:
+            query = query.filter(pk__in=[u for u in (_uuid_or_none(i) for i in record_ids) if u])
+        if not decision.allowed:
+            ids: list[str] = []
+        else:
+            if decision.row_filter != ast.TRUE:
+                query = query.filter(access.row_filter(table_name).q(decision.row_filter))
+            ids = [str(pk) for pk in query.values_list("pk", flat=True)]
+            Record.objects.filter(pk__in=ids).delete()
+        audit_append(
+            actor=access.actor,
+            action="record.delete",
+            resource_type="RECORD",
+            resource_ids=ids,
+            vault_id=str(access.vault.id),
+            table=table_name,
+            record_count=len(ids),
+            decision="ALLOW" if ids else "DENY",
+            policy_ids=_policy_ids(decision),
+        )
+    return ids
+
+
+# --- reads ------------------------------------------------------------------------------------------
+
+
+def _uuid_or_none(value: Any) -> str | None:
+    import uuid
+
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        return None
+
+
+def _cap(level: str, requested: str | None, column: Column) -> str:
+    """The level a requested redaction allows at most (DEFAULT = the column's default level)."""
+    wanted = column.default_redaction if requested in (None, "DEFAULT") else requested
+    return LEVEL_ORDER[max(LEVEL_ORDER.index(level), LEVEL_ORDER.index(wanted))]
+
+
+@dataclass(frozen=True)
+class ReadRequest:
+    record_ids: tuple[str, ...] = ()
+    column_name: str | None = None
+    column_values: tuple[Any, ...] = ()
+    filters: tuple[tuple[str, Any], ...] = ()
+    fields: tuple[str, ...] | None = None
+    redaction: str | None = None
+    tokenization: bool = False
+    offset: int = 0
+    limit: int = 25
+    order_by: str = "NONE"
+
+
+def _equality(access: VaultAccess, table: Table, columns: Mapping[str, Column], name: str, values: Sequence[Any]) -> Q:
+    column = columns.get(name)
+    if column is None:
+        raise BadRequest(f"Table {table.name} has no column {name}.")
+    coerced = []
+    for value in values:
+        try:
+            coerced.append(coerce(value, column.data_type, name))
+        except ValueError:
+            continue  # a value the column can never hold matches nothing
+    if column.encrypted:
+        if not column.searchable:
+            raise BadRequest(f"{name} is encrypted and not searchable: it cannot be looked up by value.")
+        digests = []
+        for value in coerced:
+            try:
+                digests.append(access.digest(table, column, value))
+            except BlindIndexValueError:
+                continue
+        return Q(pk__in=BlindIndex.objects.filter(column=column, digest__in=digests).values("record_id"))
+    out = Q(pk__isnull=True)
+    for value in coerced:
+        out |= Q(**{f"data__{name}": value})
+    return out
+
+
+def records_read(
+    access: VaultAccess, table_name: str, request: ReadRequest, *, single: bool = False, action_name: str = "read"
+) -> list[dict[str, Any]]:
+    """Records as the caller may see them: ``[{"fields": {...}, "tokens": {...}?}]``."""
+    table, columns = access.table(table_name)
+    if request.fields:
+        _check_columns(table, columns, request.fields)
+    decision = access.decide("READ", table_name, list(request.fields) if request.fields else None, request.redaction)
+    if decision.denied_columns:
+        raise _deny(
+            access,
+            action_name,
+            table_name,
+            decision.denied_columns,
+            decision,
+            f"Not allowed to read column(s) {', '.join(decision.denied_columns)} of {table_name}.",
+        )
+    query: QuerySet[Record] = Record.objects.filter(table=table)
+    if request.record_ids:
+        query = query.filter(pk__in=[u for u in (_uuid_or_none(i) for i in request.record_ids) if u])
+    if request.column_name:
+        query = query.filter(_equality(access, table, columns, request.column_name, request.column_values))
+    for name, value in request.filters:
+        query = query.filter(_equality(access, table, columns, name, [value]))
+    if not decision.allowed:
+        query = query.none()
+    elif decision.row_filter != ast.TRUE:
+        query = query.filter(access.row_filter(table_name).q(decision.row_filter))
+    # Per-row levels: conditions that are not constant are evaluated by the database, one CASE each.
+    annotations: dict[str, Any] = {}
+    level_keys: dict[str, str] = {}
+    plans: list[tuple[str, Column, list[tuple[str, ast.Condition]]]] = []
+    for name, column_decision in decision.columns.items():
+        grants = [(g.level, g.condition) for g in column_decision.levels]
+        plans.append((name, columns[name], grants))
+        if any(condition != ast.TRUE for _, condition in grants):
+            whens = [When(access.row_filter(table_name).q(cond), then=Value(i)) for i, (_, cond) in enumerate(grants)]
+            level_keys[name] = f"_level_{len(level_keys)}"
+            annotations[level_keys[name]] = Case(*whens, default=Value(-1), output_field=IntegerField())
+    if annotations:
+        query = query.annotate(**annotations)
+    order = {"ASCENDING": ["created_at", "pk"], "DESCENDING": ["-created_at", "-pk"]}.get(request.order_by, ["pk"])
+    rows = list(query.order_by(*order)[request.offset : request.offset + request.limit])
+    tokens_by_record: dict[str, dict[str, str]] = {}
+    if request.tokenization and rows:
+        for token in Token.objects.filter(record__in=rows, expires_at__isnull=True).values(
+            "record_id", "column__name", "token"
+        ):
+            tokens_by_record.setdefault(str(token["record_id"]), {})[token["column__name"]] = token["token"]
+        for token in Token.objects.filter(record__in=rows, expires_at__gt=timezone.now()).values(
+            "record_id", "column__name", "token"
+        ):
+            tokens_by_record.setdefault(str(token["record_id"]), {})[token["column__name"]] = token["token"]
+    maskers = {name: compile_masking(column.masking or None, column.data_type) for name, column, _ in plans}
+    renderers: dict[tuple[Any, ...], Any] = {}
+    out: list[dict[str, Any]] = []
+    for record in rows:
+        plan = []
+        for name, column, grants in plans:
+            if name in level_keys:
+                index = getattr(record, level_keys[name])
+                if index < 0:
+                    continue
+                level = grants[index][0]
+            else:
+                level = grants[0][0] if grants else REDACTED
+            if request.tokenization:
+                if column.tokenization == "NONE":
+                    continue
+                level = TOKEN
+            else:
+                level = _cap(level, request.redaction, column)
+            plan.append((name, level, maskers[name], column.data_type))
+        if not plan:
+            continue
+        key = tuple(plan)
+        renderer = renderers.get(key)
+        if renderer is None:
+            renderer = renderers[key] = make_row_renderer(plan)
+        record_id = str(record.pk)
+        if request.tokenization:
+            source = tokens_by_record.get(record_id, {})
+        else:
+            source = {
+                name: access.open(table, columns[name], record_id, record.data.get(name))
+                for name, level, _, _ in plan
+                if level in (PLAIN_TEXT, MASKED)
+            }
+        fields = renderer(source)
+        fields["skyflow_id"] = record_id
+        out.append({"fields": fields})
+    with transaction.atomic():
+        audit_append(
+            actor=access.actor,
+            action=f"record.{action_name}",
+            resource_type="RECORD",
+            resource_ids=[r["fields"]["skyflow_id"] for r in out][:1000],
+            vault_id=str(access.vault.id),
+            table=table_name,
+            columns=[name for name, _, _ in plans],
+            record_count=len(out),
+            decision="ALLOW" if decision.allowed else "DENY",
+            policy_ids=_policy_ids(decision),
+            details={"redaction": request.redaction or "DEFAULT", "tokenization": request.tokenization},
+        )
+    if single and not out:
+        raise NotFound(f"No record {request.record_ids[0] if request.record_ids else ''} in {table_name}.")
+    return out
+
+
+# --- tokens -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Detokenized:
+    token: str
+    value_type: str | None = None
+    value: str | None = None
+    error: str | None = None
+
+
+def tokens_detokenize(access: VaultAccess, requests: Sequence[tuple[str, str]]) -> list[Detokenized]:
+    """Each token's value at most at its DETOKENIZATION level; unknown, expired or not allowed → error."""
+    found = {
+        t.token: t
+        for t in Token.objects.filter(vault=access.vault, token__in=[r[0] for r in requests]).select_related(
+            "column__table", "record"
+        )
+    }
+    out: list[Detokenized] = []
+    allowed_count = 0
+    policy_ids: set[str] = set()
+    for token_text, redaction in requests:
+        token = found.get(token_text)
+        if token is None or token.column is None or (token.expires_at and token.expires_at <= timezone.now()):
+            out.append(Detokenized(token_text, error="Token Not Found"))
+            continue
+        column = token.column
+        table = column.table
+        decision = access.decide("DETOKENIZATION", table.name, [column.name], redaction)
+        policy_ids.update(_policy_ids(decision))
+        grant = decision.columns.get(column.name)
+        if grant is None:
+            out.append(Detokenized(token_text, error="Token Not Found"))
+            continue
+        _, columns = access.table(table.name)
+        if token.record is not None:
+            row = _stored_row(access, table, columns, token.record)
+            value = row.get(column.name)
+            level = grant.level_for(_comparable_row(columns, row))
+        else:
+            value = _open_token_value(access, token.column_group, token.token, token.value_sealed)
+            level = grant.level_for({}) if all(g.condition == ast.TRUE for g in grant.levels) else None
+        if level is None:
+            out.append(Detokenized(token_text, error="Token Not Found"))
+            continue
+        level = _cap(level, redaction, column)
+        value_type, text = detokenize_value(
+            value, level, compile_masking(column.masking or None, column.data_type), column.data_type
+        )
+        out.append(Detokenized(token_text, value_type, text))
+        allowed_count += 1
+    with transaction.atomic():
+        audit_append(
+            actor=access.actor,
+            action="token.detokenize",
+            resource_type="TOKEN",
+            vault_id=str(access.vault.id),
+            record_count=allowed_count,
+            decision="ALLOW" if allowed_count else "DENY",
+            policy_ids=sorted(policy_ids),
+            details={"tokens": len(requests), "failed": len(requests) - allowed_count},
+        )
+    return out
+
+
+def tokens_tokenize(access: VaultAccess, values: Sequence[tuple[Any, str]]) -> list[str]:
+    """Tokens for values of a column group, stored with the value sealed (no record)."""
+    groups: dict[str, tuple[Table, Column]] = {}
+    for column in Column.objects.filter(table__vault=access.vault).exclude(column_group="").select_related("table"):
+        groups.setdefault(column.column_group, (column.table, column))
+    for _value, group in values:
+        if group not in groups:
+            raise BadRequest(f"No column of this vault is in column group {group}.")
+    for group in sorted({g for _, g in values}):
+        table, column = groups[group]
+        decision = access.decide("TOKENIZATION", table.name, [column.name])
+        if column.name not in decision.columns:
+            raise _deny(
+                access,
+                "tokenize",
+                table.name,
+                [column.name],
+                decision,
+                f"Not allowed to tokenize values of column group {group}.",
+            )
+    out: list[str] = []
+    with transaction.atomic():
+        for value, group in values:
+            table, column = groups[group]
+            _, columns = access.table(table.name)
+            coerced = _values(table, columns, {column.name: value}, creating=False)[column.name]
+            kind = column.tokenization if column.tokenization != "NONE" else "UUID"
+            tokenizer = Tokenizer(
+                kind,
+                data_type=column.data_type,
+                column_group=group,
+                key=access.index_key.column_key("tokenization", group),
+                token_ttl_minutes=column.token_ttl_minutes,
+            )
+            text = coerced if isinstance(coerced, str) else str(coerced)
+            for candidate in tokenizer.candidates(text):
+                if kind == "DETERMINISTIC_UUID" and Token.objects.filter(token=candidate.token).exists():
+                    out.append(candidate.token)
+                    break
+                try:
+                    with transaction.atomic():
+                        Token.objects.create(
+                            token=candidate.token,
+                            vault=access.vault,
+                            column=column,
+                            column_group=group,
+                            value_digest=hashlib.sha256(candidate.token.encode()).hexdigest(),
+                            value_sealed=_seal_token_value(access, group, candidate.token, coerced),
+                            expires_at=candidate.expires_at,
+                        )
+                except IntegrityError:
+                    continue
+                out.append(candidate.token)
+                break
+        audit_append(
+            actor=access.actor,
+            action="token.tokenize",
+            resource_type="TOKEN",
+            vault_id=str(access.vault.id),
+            record_count=len(out),
+            decision="ALLOW",
+            details={"groups": sorted({g for _, g in values})},
+        )
+    return out
