@@ -55,6 +55,7 @@ class VaultAccess:
     caller: Any
     vault: Vault
     _tables: dict[str, tuple[Table, dict[str, Column]]] = field(default_factory=dict)
+    _aads: dict[tuple[str, str], ColumnAad] = field(default_factory=dict)
 
     @property
     def actor(self) -> Any:
@@ -90,14 +91,20 @@ class VaultAccess:
         return RowFilter(table=table, columns=self.table(table)[1], index_key=self.index_key)
 
     # --- sealing ----------------------------------------------------------------------------------
+    def column_aad(self, table: Table, column: Column) -> ColumnAad:
+        key = (table.name, column.name)
+        aad = self._aads.get(key)
+        if aad is None:
+            aad = self._aads[key] = ColumnAad(vault_id=str(self.vault.id), table=table.name, column=column.name)
+        return aad
+
     def seal(self, table: Table, column: Column, record_id: str, value: Any) -> str:
-        aad = ColumnAad(vault_id=str(self.vault.id), table=table.name, column=column.name).for_record(record_id)
-        return seal_text(self.active_key, to_plaintext(value), aad=aad)
+        return seal_text(self.active_key, to_plaintext(value), aad=self.column_aad(table, column).for_record(record_id))
 
     def open(self, table: Table, column: Column, record_id: str, stored: Any) -> Any:
         if not column.encrypted or stored is None:
             return stored
-        aad = ColumnAad(vault_id=str(self.vault.id), table=table.name, column=column.name).for_record(record_id)
+        aad = self.column_aad(table, column).for_record(record_id)
         try:
             key = self.data_keys[key_version_of_text(stored)]
             return from_plaintext(open_text(key, stored, aad=aad))
@@ -290,6 +297,48 @@ def _tokens_for(
     return issued
 
 
+def _tokens_bulk(
+    access: VaultAccess,
+    table: Table,
+    columns: Mapping[str, Column],
+    records: Sequence[Record],
+    prepared: Sequence[Mapping[str, Any]],
+) -> list[dict[str, str]]:
+    """Tokens for many new records in one INSERT; a collision (rare: random tokens) falls back to
+    taking candidates one by one for every record."""
+    tokenized = [c for c in columns.values() if c.tokenization not in ("NONE", "DETERMINISTIC_UUID")]
+    if any(c.tokenization == "DETERMINISTIC_UUID" for c in columns.values()):
+        return [_tokens_for(access, table, columns, r, v) for r, v in zip(records, prepared, strict=True)]
+    issued: list[dict[str, str]] = []
+    rows: list[Token] = []
+    tokenizers = {c.name: access.tokenizer(table, c) for c in tokenized}
+    for record, values in zip(records, prepared, strict=True):
+        mine: dict[str, str] = {}
+        for column in tokenized:
+            value = values.get(column.name)
+            if value is None:
+                continue
+            candidate = tokenizers[column.name].issue(value if isinstance(value, str) else str(value))
+            mine[column.name] = candidate.token
+            rows.append(
+                Token(
+                    token=candidate.token,
+                    vault=access.vault,
+                    column=column,
+                    record=record,
+                    column_group=tokenizers[column.name].column_group,
+                    expires_at=candidate.expires_at,
+                )
+            )
+        issued.append(mine)
+    try:
+        with transaction.atomic():
+            Token.objects.bulk_create(rows)
+    except IntegrityError:
+        return [_tokens_for(access, table, columns, r, v) for r, v in zip(records, prepared, strict=True)]
+    return issued
+
+
 def _seal_token_value(access: VaultAccess, group: str, token: str, value: Any) -> str:
     aad = ColumnAad(vault_id=str(access.vault.id), table="__tokens__", column=group).for_record(token)
     return seal_text(access.active_key, to_plaintext(value), aad=aad)
@@ -351,8 +400,7 @@ def records_insert(
             for record, values in zip(records, prepared, strict=True):
                 index_rows.extend(_index_rows(access, table, columns, record, values))
             BlindIndex.objects.bulk_create(index_rows)
-            for record, values in zip(records, prepared, strict=True):
-                tokens = _tokens_for(access, table, columns, record, values)
+            for record, tokens in zip(records, _tokens_bulk(access, table, columns, records, prepared), strict=True):
                 written.append(Written(str(record.pk), tokens if tokenization else {}))
             audit_append(
                 actor=access.actor,

@@ -204,3 +204,21 @@ def test_batch_v1_shape(persons_vault, caller_with):
     body["records"][0]["fields"] = {**ADA, "email": "c@example.com"}
     wrapped = writer.post(f"/v1/vaults/{persons_vault.id}", body, format="json").json()["responses"]
     assert wrapped[0]["Status"] == 200 and wrapped[1]["Status"] == 400 and isinstance(wrapped[1]["Body"]["error"], str)
+
+
+def test_a_token_collision_falls_back_to_fresh_candidates(persons_vault, caller_with, monkeypatch):
+    from vaults.tokenization import IssuedToken, Tokenizer
+
+    writer = caller_with(persons_vault, WRITE)
+    original = Tokenizer.issue
+    monkeypatch.setattr(
+        Tokenizer,
+        "issue",
+        lambda self, value: (
+            IssuedToken("00000000-0000-4000-8000-000000000001") if self.kind == "UUID" else original(self, value)
+        ),
+    )
+    response = insert(writer, persons_vault, ADA, {**ADA, "email": "b@example.com", "ssn": "111-22-3333"})
+    assert response.status_code == 200, response.content
+    ssn_tokens = {r["tokens"]["ssn"] for r in response.json()["records"]}
+    assert len(ssn_tokens) == 2
