@@ -35,7 +35,7 @@ if __package__ in (None, ""):
 
 from bench._common import FULL, QUICK, ROOT, Result, details, peak_rss_mib, start_django, table
 
-BENCHMARKS = ("token-exchange", "audit-append", "chain-verify", "policy-decision")
+BENCHMARKS = ("token-exchange", "audit-append", "chain-verify", "policy-decision", "data-plane")
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 PG_DATABASE = "vs_bench"
 PG_URL = f"postgres://postgres@127.0.0.1:5432/{PG_DATABASE}"
@@ -66,7 +66,7 @@ def child_main(args: argparse.Namespace) -> None:
     start_django()
     from django.db import connection
 
-    from bench import audit_append, chain_verify, policy_decision, token_exchange
+    from bench import audit_append, chain_verify, data_plane, policy_decision, token_exchange
     from bench._common import cache_description
 
     modules = {
@@ -74,6 +74,7 @@ def child_main(args: argparse.Namespace) -> None:
         "audit-append": audit_append,
         "chain-verify": chain_verify,
         "policy-decision": policy_decision,
+        "data-plane": data_plane,
     }
     sizes = QUICK if args.quick else FULL
     results: list[Result] = []
