@@ -226,6 +226,8 @@ CELERY_BEAT_SCHEDULE = {
     "audit-verify-chain": {"task": "audit.tasks.verify_chain", "schedule": 3600.0},
     "service-account-key-expiry": {"task": "accounts.tasks.key_expiry_sweep", "schedule": 3600.0},
     "purge-used-assertions": {"task": "accounts.tasks.purge_used_assertions", "schedule": 900.0},
+    "vaults-rotation-due": {"task": "vaults.tasks.rotation_due", "schedule": 3600.0},
+    "vaults-reencrypt-stalled": {"task": "vaults.tasks.reencrypt_stalled", "schedule": 600.0},
 }
 
 # --- email (key-expiry reminders) -----------------------------------------------------------------
