@@ -100,7 +100,11 @@ class Record(models.Model):
     created_by = models.CharField(max_length=255, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["table", "created_at"], name="record_table_created")]
+        indexes = [
+            models.Index(fields=["table", "created_at"], name="record_table_created"),
+            # Reads page a table's records by id, and re-encryption walks them the same way.
+            models.Index(fields=["table", "id"], name="record_table_id"),
+        ]
 
 
 class BlindIndex(models.Model):
