@@ -2,7 +2,8 @@
 
 A binding request names its subject the way an operator knows it — a service account's client_id,
 a person's email, a group's name — and the serializer resolves it, so an unknown subject is a 400
-naming the field and the value rather than a 404 about the URL.
+naming the field and the value rather than a 404 about the URL. Policies are named by id the same
+way: an unknown id is a 400 naming it.
 """
 
 from __future__ import annotations
@@ -13,37 +14,44 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.selectors import group_get_by_name, service_account_get, user_get_by_email
-from policies.models import Role, RoleBinding
+from policies.models import Policy, Role, RoleBinding
 from vaultstudio.api import StrictInputSerializer
 from vaultstudio.errors import NotFound
 
-POLICIES_NOT_YET = (
-    "Policies arrive with the data plane: create or change the role with an empty (or no) policies list now, "
-    "and attach policies once /api/v1/policies/ exists."
-)
+
+def _resolve_policies(ids: list[Any]) -> list[Policy]:
+    """Policy ids → policies, in the order given, once each; a 400 naming every unknown id."""
+    wanted = list(dict.fromkeys(ids))
+    found = {p.pk: p for p in Policy.objects.filter(pk__in=wanted)}
+    missing = [str(i) for i in wanted if i not in found]
+    if missing:
+        raise serializers.ValidationError(f"No policy with id {', '.join(missing)}.")
+    return [found[i] for i in wanted]
 
 
-def _no_policies_yet(value: list[Any]) -> None:
-    if value:
-        raise serializers.ValidationError(POLICIES_NOT_YET)
+_POLICIES_HELP = "Policy ids (of any vault) the role grants; built-in roles carry none."
 
 
 class RoleCreateSerializer(StrictInputSerializer):
     name = serializers.CharField(max_length=128)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     policies = serializers.ListField(
-        child=serializers.UUIDField(),
-        required=False,
-        default=list,
-        validators=[_no_policies_yet],
-        help_text="Policy ids. Only an empty list is accepted until the data plane ships policies.",
+        child=serializers.UUIDField(), required=False, default=list, help_text=_POLICIES_HELP
     )
+
+    def validate_policies(self, value: list[Any]) -> list[Policy]:
+        return _resolve_policies(value)
 
 
 class RoleUpdateSerializer(StrictInputSerializer):
     name = serializers.CharField(max_length=128, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
-    policies = serializers.ListField(child=serializers.UUIDField(), required=False, validators=[_no_policies_yet])
+    policies = serializers.ListField(
+        child=serializers.UUIDField(), required=False, help_text=_POLICIES_HELP + " The list replaces the role's."
+    )
+
+    def validate_policies(self, value: list[Any]) -> list[Policy]:
+        return _resolve_policies(value)
 
 
 SUBJECT_HELP = (
@@ -103,7 +111,7 @@ class RoleBindingCreateSerializer(StrictInputSerializer):
 
 
 class RoleSerializer(serializers.ModelSerializer):
-    policies = serializers.SerializerMethodField(help_text="Policy ids (none until the data plane ships policies).")
+    policies = serializers.SerializerMethodField(help_text="The ids of the policies the role carries, sorted.")
 
     class Meta:
         model = Role
@@ -112,7 +120,8 @@ class RoleSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
     def get_policies(self, role: Role) -> list[str]:
-        return []
+        # .all() so that a list view's prefetch_related("policies") serves every role at once.
+        return sorted(str(p.pk) for p in role.policies.all())
 
 
 class RoleBindingSerializer(serializers.ModelSerializer):

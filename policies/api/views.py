@@ -1,16 +1,19 @@
 """Management API views for roles and role bindings (DESIGN.md §15).
 
-Thin interfaces over ``policies.services`` (which audit and refuse to rename or delete built-in
-roles); every view needs the built-in ACCOUNT_ADMIN role.
+Thin interfaces over ``policies.services`` (which audit, refuse to rename or delete built-in roles
+and refuse to attach policies to them); every view needs the built-in ACCOUNT_ADMIN role. The
+policies themselves are managed by vault owners, in ``policy_views``.
 """
 
 from __future__ import annotations
 
+from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.principals import actor_of
+from policies.models import Policy
 from policies.selectors import role_binding_get, role_bindings, role_get, roles_list
 from policies.services import binding_create, binding_delete, role_create, role_delete, role_update
 from vaultstudio.api import ManagementView, error_responses, parsed, path_id
@@ -39,17 +42,25 @@ class RoleListView(ManagementView):
         responses={200: RoleSerializer(many=True), **error_responses(400, 401, 403)},
     )
     def get(self, request: Request) -> Response:
-        return self.paginated(roles_list(), RoleSerializer)
+        # Each role shows its policy ids: one query for every role on the page, not one per role, and
+        # only the ids (a policy's text and compiled form are no business of this list).
+        policy_ids = Prefetch("policies", queryset=Policy.objects.only("id").order_by())
+        return self.paginated(roles_list().prefetch_related(policy_ids), RoleSerializer)
 
     @extend_schema(
         tags=_TAGS,
-        summary="Create a custom role",
+        summary="Create a custom role, optionally carrying policies",
         request=RoleCreateSerializer,
         responses={201: RoleSerializer, **error_responses(400, 401, 403, 409)},
     )
     def post(self, request: Request) -> Response:
         body = parsed(RoleCreateSerializer, request)
-        role = role_create(actor=actor_of(request.user), name=body["name"], description=body["description"])
+        role = role_create(
+            actor=actor_of(request.user),
+            name=body["name"],
+            description=body["description"],
+            policies=body["policies"],
+        )
         return Response(RoleSerializer(role).data, status=201)
 
 
@@ -69,9 +80,12 @@ class RoleDetailView(ManagementView):
 
     @extend_schema(
         tags=_TAGS,
-        summary="Change a role's name or description",
+        summary="Change a role's name, description or policies",
         parameters=[_ROLE_ID],
-        description="Built-in roles keep their names; their descriptions may change.",
+        description=(
+            "Built-in roles keep their names and carry no policies (they grant management rights only); their "
+            "descriptions may change. A `policies` list replaces the role's policies."
+        ),
         request=RoleUpdateSerializer,
         responses={200: RoleSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
@@ -82,6 +96,7 @@ class RoleDetailView(ManagementView):
             role=role_get(id),
             name=body.get("name"),
             description=body.get("description"),
+            policies=body.get("policies"),
         )
         return Response(RoleSerializer(role).data)
 

@@ -76,18 +76,97 @@ def test_deleting_a_role_removes_its_bindings(admin_api, user_factory):
     assert json.loads(last_audit_event().details)["bindings_removed"] == 1
 
 
+# --- roles carrying policies ----------------------------------------------------------------------
+
+POLICY_TEXT = "ALLOW READ ON persons.name, persons.region WITH REDACTION = PLAIN_TEXT WHERE persons.region = 'EU'"
+PERSONS = {"tables": [{"name": "persons", "columns": [{"name": "name"}, {"name": "region", "encrypted": False}]}]}
+
+
+@pytest.fixture
+def policies(actor):
+    """Two policies in two vaults: a role may carry policies of any vault."""
+    from policies.services import policy_create
+    from vaults.schema import parse_schema
+    from vaults.services import vault_create
+
+    made = []
+    for name in ("eu-customers", "us-customers"):
+        vault = vault_create(actor=actor, name=name, schema=parse_schema(PERSONS))
+        made.append(policy_create(actor=actor, vault=vault, name=f"{name}-readers", source=POLICY_TEXT))
+    return made
+
+
+def test_a_role_carries_policies_and_shows_them(admin_api, policies):
+    first, second = (str(p.id) for p in policies)
+
+    created = _create_role(admin_api, "readers", policies=[first, second, first])
+
+    assert sorted(created["policies"]) == sorted([first, second])
+    assert set(Role.objects.get(pk=created["id"]).policies.values_list("id", flat=True)) == {p.id for p in policies}
+    event = last_audit_event()
+    assert event.action == "role.create" and json.loads(event.details)["policies"] == sorted([first, second])
+    assert admin_api.get(f"{BASE}{created['id']}/").json()["policies"] == created["policies"]
+    listed = {r["id"]: r for r in admin_api.get(BASE).json()["results"]}
+    assert sorted(listed[created["id"]]["policies"]) == sorted([first, second])
+    assert all(r["policies"] == [] for r in listed.values() if r["builtin"])
+
+
+def test_patching_policies_replaces_the_list(admin_api, policies):
+    first, second = (str(p.id) for p in policies)
+    role = _create_role(admin_api, "readers", policies=[first])
+
+    changed = send(admin_api, "patch", f"{BASE}{role['id']}/", {"policies": [second]})
+
+    assert changed.status_code == 200, changed.content
+    assert changed.json()["policies"] == [second]
+    details = json.loads(last_audit_event().details)
+    assert (details["before"]["policies"], details["after"]["policies"]) == ([first], [second])
+
+    # Leaving policies out keeps them; an empty list removes them all.
+    kept = send(admin_api, "patch", f"{BASE}{role['id']}/", {"description": "EU and US"}).json()
+    assert kept["policies"] == [second]
+    emptied = send(admin_api, "patch", f"{BASE}{role['id']}/", {"policies": []}).json()
+    assert emptied["policies"] == []
+
+
+def test_a_deleted_policy_leaves_the_roles_that_carried_it(admin_api, policies, actor):
+    from policies.services import policy_delete
+
+    role = _create_role(admin_api, "readers", policies=[str(p.id) for p in policies])
+    policy_delete(actor=actor, policy=policies[0])
+    assert admin_api.get(f"{BASE}{role['id']}/").json()["policies"] == [str(policies[1].id)]
+
+
 @pytest.mark.parametrize("method", ["post", "patch"])
-def test_policies_are_refused_until_the_data_plane_ships_them(admin_api, method):
+def test_an_unknown_policy_id_is_a_400_naming_it(admin_api, policies, method):
     path = BASE if method == "post" else f"{BASE}{_create_role(admin_api)['id']}/"
+    unknown = str(uuid.uuid4())
     before = audit_actions()
+
     error = assert_error(
-        send(admin_api, method, path, {"name": "with-policies", "policies": [str(uuid.uuid4())]}),
+        send(admin_api, method, path, {"name": "with-policies", "policies": [str(policies[0].id), unknown]}),
         400,
-        "Policies arrive with the data plane",
+        f"No policy with id {unknown}",
     )
+
     assert [d["field"] for d in error["details"]] == ["policies"]
     assert audit_actions() == before
     assert not Role.objects.filter(name="with-policies").exists()
+    assert_error(send(admin_api, method, path, {"name": "with-policies", "policies": ["nope"]}), 400, "policies")
+
+
+@pytest.mark.parametrize("name", ["ACCOUNT_ADMIN", "VAULT_OWNER", "AUDITOR"])
+def test_builtin_roles_refuse_policies(admin_api, policies, name):
+    role = _builtin(name)
+    before = audit_actions()
+    assert_error(
+        send(admin_api, "patch", f"{BASE}{role.id}/", {"policies": [str(policies[0].id)]}),
+        400,
+        "built-in role",
+        "management rights only",
+    )
+    assert not role.policies.exists()
+    assert audit_actions() == before
 
 
 @pytest.mark.parametrize("name", ["ACCOUNT_ADMIN", "VAULT_OWNER", "AUDITOR"])
