@@ -578,9 +578,13 @@ def records_read(
 ) -> list[dict[str, Any]]:
     """Records as the caller may see them: ``[{"fields": {...}, "tokens": {...}?}]``."""
     table, columns = access.table(table_name)
-    if request.fields:
-        _check_columns(table, columns, request.fields)
-    decision = access.decide("READ", table_name, list(request.fields) if request.fields else None, request.redaction)
+    # skyflow_id is the record's id, not a schema column (Skyflow's SDKs name it in fields and in
+    # SELECT): every record carries it anyway, so it is dropped here; naming only it reads as no
+    # fields given, i.e. every column the policies allow.
+    wanted = tuple(f for f in request.fields if f != "skyflow_id") if request.fields else None
+    if wanted:
+        _check_columns(table, columns, wanted)
+    decision = access.decide("READ", table_name, list(wanted) if wanted else None, request.redaction)
     if decision.denied_columns:
         raise _deny(
             access,
@@ -596,6 +600,11 @@ def records_read(
     if request.column_name:
         query = query.filter(_equality(access, table, columns, request.column_name, request.column_values))
     for name, value in request.filters:
+        if name == "skyflow_id" and name not in columns:
+            # Skyflow's own query example is ``SELECT * FROM cards WHERE skyflow_id='…'``.
+            record_id = _uuid_or_none(str(value))
+            query = query.filter(pk=record_id) if record_id else query.none()
+            continue
         query = query.filter(_equality(access, table, columns, name, [value]))
     if not decision.allowed:
         query = query.none()
