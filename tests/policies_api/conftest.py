@@ -44,11 +44,6 @@ V2_SOURCE = "# support agents, masked\nALLOW READ ON persons.name, persons.email
 
 
 @pytest.fixture(autouse=True)
-def _policy_routes(settings: Any) -> None:
-    settings.ROOT_URLCONF = "tests.policies_api.urls"
-
-
-@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
