@@ -111,3 +111,30 @@ def test_demo_follows_a_moved_server(tmp_path, settings):
     after = json.loads(path.read_text())
     assert after["tokenURI"] == "http://127.0.0.1:9999/v1/auth/sa/oauth/token"
     assert after["keyID"] == before["keyID"] and after["privateKey"] == before["privateKey"]
+
+
+def test_demo_seeds_a_vault_that_the_two_accounts_read_differently(tmp_path, api):
+    from vaults.models import Vault
+
+    call_command("demo", out=str(tmp_path))
+    call_command("demo", out=str(tmp_path))  # idempotent: nothing twice
+    vault = Vault.objects.get(name="demo")
+    views = {}
+    for name in ("demo-plain", "demo-masked"):
+        creds = json.loads((tmp_path / f"{name}-credentials.json").read_text())
+        from tests.conftest import make_assertion
+
+        token = api.post(
+            "/v1/auth/sa/oauth/token",
+            {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": make_assertion(creds)},
+            format="json",
+        ).json()
+        client = api.__class__()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token['accessToken']}")
+        response = client.get(f"/v1/vaults/{vault.id}/persons", {"redaction": "PLAIN_TEXT", "order_by": "ASCENDING"})
+        assert response.status_code == 200, response.content
+        views[name] = [r["fields"] for r in response.json()["records"]]
+    assert len(views["demo-plain"]) == 3
+    assert {p["name"] for p in views["demo-plain"]} == {"Ada Lovelace", "Alan Turing", "Grace Hopper"}
+    assert all(p["ssn"].startswith("***-**-") for p in views["demo-masked"])
+    assert not {p["name"] for p in views["demo-masked"]} & {"Ada Lovelace", "Alan Turing", "Grace Hopper"}
