@@ -111,10 +111,14 @@ def decide_for(
     table: str,
     columns: Sequence[str] | None = None,
     redaction: str | None = None,
+    context: Mapping[str, Any] | None = None,
 ) -> Decision:
-    """What ``caller`` may do: the engine's Decision for this vault, action, table and columns."""
+    """What ``caller`` may do: the engine's Decision for this vault, action, table and columns.
+
+    ``context`` replaces the caller's own ``request.context`` (the simulator asks "what if").
+    """
     return policy_set_for(caller, vault).decide(
-        principal_of(caller), action, table, columns, redaction, context_of(caller)
+        principal_of(caller), action, table, columns, redaction, context_of(caller) if context is None else context
     )
 
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/v1/", include("policies.api.urls")),
     path("api/v1/", include("vaults.api.urls")),
     path("api/v1/", include("policies.api.policy_urls")),
+    path("api/v1/", include("policies.api.simulate_urls")),
     path("api/v1/audit/", include("audit.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
