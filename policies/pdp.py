@@ -85,10 +85,10 @@ def _build(caller: Any, vault: Any) -> tuple[CompiledPolicySet, datetime | None]
     return built, min(expiries) if expiries else None
 
 
-def policy_set_for(caller: Any, vault: Any) -> CompiledPolicySet:
+def policy_set_for(caller: Any, vault: Any, version: int | None = None) -> CompiledPolicySet:
     """The caller's compiled policy set for ``vault``, rebuilt when the version key moved or when a
     binding it relied on has expired since."""
-    version = policy_version()
+    version = policy_version() if version is None else version
     key = _cache_key(caller, str(vault.pk))
     with _lock:
         hit = _sets.get(key)
@@ -112,12 +112,15 @@ def decide_for(
     columns: Sequence[str] | None = None,
     redaction: str | None = None,
     context: Mapping[str, Any] | None = None,
+    *,
+    version: int | None = None,
 ) -> Decision:
     """What ``caller`` may do: the engine's Decision for this vault, action, table and columns.
 
-    ``context`` replaces the caller's own ``request.context`` (the simulator asks "what if").
+    ``context`` replaces the caller's own ``request.context`` (the simulator asks "what if");
+    ``version``: the shared policy version when the caller has already read it this request.
     """
-    return policy_set_for(caller, vault).decide(
+    return policy_set_for(caller, vault, version).decide(
         principal_of(caller), action, table, columns, redaction, context_of(caller) if context is None else context
     )
 

@@ -41,22 +41,30 @@ def _stored_data(row: DataKey) -> StoredDataKey:
     return StoredDataKey(str(row.vault_id), row.version, row.kek_id, base64.b64decode(row.wrapped_key))
 
 
-def active_data_key(vault: Vault) -> DataKeyMaterial:
+def key_rows(vault: Vault) -> list[DataKey]:
+    """Every key row of the vault, in one query (a request reads them once and passes them on)."""
+    return list(DataKey.objects.filter(vault=vault))
+
+
+def active_data_key(vault: Vault, rows: list[DataKey] | None = None) -> DataKeyMaterial:
     """The key new values are sealed with: the newest data key not retired."""
-    row = DataKey.objects.filter(vault=vault, purpose=DATA, retired_at__isnull=True).order_by("-version").first()
+    active = [r for r in (key_rows(vault) if rows is None else rows) if r.purpose == DATA and r.retired_at is None]
+    row = max(active, key=lambda r: r.version) if active else None
     if row is None:
         raise Conflict(f"Vault {vault.name} has no active data key; rotate its keys to create one.")
     return get_keyring().data_key(_stored_data(row))
 
 
-def data_keys(vault: Vault) -> dict[int, DataKeyMaterial]:
+def data_keys(vault: Vault, rows: list[DataKey] | None = None) -> dict[int, DataKeyMaterial]:
     """Every data key of the vault by version (retired ones still open old values until re-encrypted)."""
     keyring = get_keyring()
     return {
-        row.version: keyring.data_key(_stored_data(row)) for row in DataKey.objects.filter(vault=vault, purpose=DATA)
+        row.version: keyring.data_key(_stored_data(row))
+        for row in (key_rows(vault) if rows is None else rows)
+        if row.purpose == DATA
     }
 
 
-def index_key(vault: Vault) -> IndexKey:
-    row = DataKey.objects.get(vault=vault, purpose=INDEX)
+def index_key(vault: Vault, rows: list[DataKey] | None = None) -> IndexKey:
+    row = next(r for r in (key_rows(vault) if rows is None else rows) if r.purpose == INDEX)
     return get_keyring().index_key(StoredIndexKey(str(vault.id), row.kek_id, base64.b64decode(row.wrapped_key)))

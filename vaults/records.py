@@ -9,6 +9,7 @@ audit event in its own transaction — never values. "Not found" and "not allowe
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -22,7 +23,9 @@ from accounts.principals import actor_of
 from audit.services import audit_append
 from policies.engine import Decision, row_matches
 from policies.language import ast
+from policies.language.compiled import condition_to_json
 from policies.pdp import decide_for
+from policies.services import policy_version
 from vaultstudio.errors import BadRequest, Conflict, Forbidden, NotFound, VaultError
 
 from . import keys
@@ -56,6 +59,7 @@ class VaultAccess:
     vault: Vault
     _tables: dict[str, tuple[Table, dict[str, Column]]] = field(default_factory=dict)
     _aads: dict[tuple[str, str], ColumnAad] = field(default_factory=dict)
+    _decisions: dict[tuple[Any, ...], Decision] = field(default_factory=dict)
 
     @property
     def actor(self) -> Any:
@@ -71,16 +75,25 @@ class VaultAccess:
         return self._tables[name]
 
     @cached_property
+    def version(self) -> int:
+        """The shared policy/schema version, read once per request."""
+        return policy_version()
+
+    @cached_property
+    def _key_rows(self) -> list[Any]:
+        return keys.key_rows(self.vault)
+
+    @cached_property
     def data_keys(self) -> dict[int, DataKeyMaterial]:
-        return keys.data_keys(self.vault)
+        return keys.data_keys(self.vault, self._key_rows)
 
     @cached_property
     def active_key(self) -> DataKeyMaterial:
-        return keys.active_data_key(self.vault)
+        return keys.active_data_key(self.vault, self._key_rows)
 
     @cached_property
     def index_key(self) -> IndexKey:
-        return keys.index_key(self.vault)
+        return keys.index_key(self.vault, self._key_rows)
 
     def decide(
         self, action: str, table: str, columns: Sequence[str] | None = None, redaction: str | None = None
@@ -130,6 +143,28 @@ class VaultAccess:
             keep_leading=6 if column.tokenization == "FORMAT_PRESERVING" and column.data_type == "card_number" else 0,
             keep_trailing=4 if column.tokenization == "FORMAT_PRESERVING" and column.data_type == "card_number" else 0,
         )
+
+
+_plans_lock = threading.Lock()
+_plans: dict[tuple[str, str], tuple[int, tuple[Table, dict[str, Column]]]] = {}
+
+
+def _table_plan(vault: Vault, name: str, version: int) -> tuple[Table, dict[str, Column]]:
+    """A table and its columns, cached per process until the schema changes (which bumps the same
+    shared version key as policies do)."""
+    key = (str(vault.pk), name)
+    hit = _plans.get(key)
+    if hit is not None and hit[0] == version:
+        return hit[1]
+    table = Table.objects.filter(vault=vault, name=name).first()
+    if table is None:
+        raise NotFound(f"No table {name} in vault {vault.id}.")
+    columns = {c.name: c for c in Column.objects.filter(table=table).order_by("position", "name")}
+    with _plans_lock:
+        if len(_plans) > 4096:
+            _plans.clear()
+        _plans[key] = (version, (table, columns))
+    return table, columns
 
 
 def _audit_integrity(access: VaultAccess, table: Table, column: Column, record_id: str) -> None:
@@ -527,6 +562,34 @@ def _uuid_or_none(value: Any) -> str | None:
         return None
 
 
+def _row_plan(
+    plans: Sequence[tuple[str, Column, list[tuple[str, ast.Condition]]]],
+    row: Sequence[Any] | None,
+    level_index: Mapping[str, int],
+    request: ReadRequest,
+    maskers: Mapping[str, Any],
+) -> list[tuple[str, str, Any, str]]:
+    """The (column, level, masker, data type) plan of one row (or of every row, when no level varies)."""
+    plan = []
+    for name, column, grants in plans:
+        if name in level_index:
+            assert row is not None
+            index = row[level_index[name]]
+            if index < 0:
+                continue
+            level = grants[index][0]
+        else:
+            level = grants[0][0] if grants else REDACTED
+        if request.tokenization:
+            if column.tokenization == "NONE":
+                continue
+            level = TOKEN
+        else:
+            level = _cap(level, request.redaction, column)
+        plan.append((name, level, maskers[name], column.data_type))
+    return plan
+
+
 def _cap(level: str, requested: str | None, column: Column) -> str:
     """The level a requested redaction allows at most (DEFAULT = the column's default level)."""
     wanted = column.default_redaction if requested in (None, "DEFAULT") else requested
@@ -611,11 +674,20 @@ def records_read(
     elif decision.row_filter != ast.TRUE:
         query = query.filter(access.row_filter(table_name).q(decision.row_filter))
     # Per-row levels: conditions that are not constant are evaluated by the database, one CASE each.
+    # A level that holds exactly where the row filter holds needs no CASE: the rows are filtered already.
+    row_filter_json = condition_to_json(decision.row_filter)
     annotations: dict[str, Any] = {}
     level_keys: dict[str, str] = {}
     plans: list[tuple[str, Column, list[tuple[str, ast.Condition]]]] = []
     for name, column_decision in decision.columns.items():
-        grants = [(g.level, g.condition) for g in column_decision.levels]
+        grants: list[tuple[str, ast.Condition]] = []
+        for grant in column_decision.levels:
+            condition = grant.condition
+            if condition != ast.TRUE and condition_to_json(condition) == row_filter_json:
+                condition = ast.TRUE
+            grants.append((grant.level, condition))
+            if condition == ast.TRUE:
+                break  # later (less revealing) levels can never be reached
         plans.append((name, columns[name], grants))
         if any(condition != ast.TRUE for _, condition in grants):
             whens = [When(access.row_filter(table_name).q(cond), then=Value(i)) for i, (_, cond) in enumerate(grants)]
@@ -624,49 +696,42 @@ def records_read(
     if annotations:
         query = query.annotate(**annotations)
     order = {"ASCENDING": ["created_at", "pk"], "DESCENDING": ["-created_at", "-pk"]}.get(request.order_by, ["pk"])
-    rows = list(query.order_by(*order)[request.offset : request.offset + request.limit])
+    # Tuples, not model instances: a model per row costs more than decrypting its values.
+    rows = list(
+        query.order_by(*order).values_list("pk", "data", *level_keys.values())[
+            request.offset : request.offset + request.limit
+        ]
+    )
     tokens_by_record: dict[str, dict[str, str]] = {}
     if request.tokenization and rows:
-        for token in Token.objects.filter(record__in=rows, expires_at__isnull=True).values(
+        ids = [row[0] for row in rows]
+        live = Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+        for record_id, column_name, token in Token.objects.filter(live, record_id__in=ids).values_list(
             "record_id", "column__name", "token"
         ):
-            tokens_by_record.setdefault(str(token["record_id"]), {})[token["column__name"]] = token["token"]
-        for token in Token.objects.filter(record__in=rows, expires_at__gt=timezone.now()).values(
-            "record_id", "column__name", "token"
-        ):
-            tokens_by_record.setdefault(str(token["record_id"]), {})[token["column__name"]] = token["token"]
+            tokens_by_record.setdefault(str(record_id), {})[column_name] = token
     maskers = {name: compile_masking(column.masking or None, column.data_type) for name, column, _ in plans}
+    level_index = {name: 2 + i for i, name in enumerate(level_keys)}
     renderers: dict[tuple[Any, ...], Any] = {}
     out: list[dict[str, Any]] = []
-    for record in rows:
-        plan = []
-        for name, column, grants in plans:
-            if name in level_keys:
-                index = getattr(record, level_keys[name])
-                if index < 0:
-                    continue
-                level = grants[index][0]
-            else:
-                level = grants[0][0] if grants else REDACTED
-            if request.tokenization:
-                if column.tokenization == "NONE":
-                    continue
-                level = TOKEN
-            else:
-                level = _cap(level, request.redaction, column)
-            plan.append((name, level, maskers[name], column.data_type))
+    fixed_plan: list[tuple[str, str, Any, str]] | None = None
+    if not level_keys:
+        fixed_plan = _row_plan(plans, None, level_index, request, maskers)
+    for row in rows:
+        plan = fixed_plan if fixed_plan is not None else _row_plan(plans, row, level_index, request, maskers)
         if not plan:
             continue
         key = tuple(plan)
         renderer = renderers.get(key)
         if renderer is None:
             renderer = renderers[key] = make_row_renderer(plan)
-        record_id = str(record.pk)
+        record_id = str(row[0])
         if request.tokenization:
             source = tokens_by_record.get(record_id, {})
         else:
+            data = row[1]
             source = {
-                name: access.open(table, columns[name], record_id, record.data.get(name))
+                name: access.open(table, columns[name], record_id, data.get(name))
                 for name, level, _, _ in plan
                 if level in (PLAIN_TEXT, MASKED)
             }
@@ -704,22 +769,32 @@ class Detokenized:
 
 
 def tokens_detokenize(access: VaultAccess, requests: Sequence[tuple[str, str]]) -> list[Detokenized]:
-    """Each token's value at most at its DETOKENIZATION level; unknown, expired or not allowed → error."""
+    """Each token's value at most at its DETOKENIZATION level; unknown, expired or not allowed → error.
+
+    Three queries for any number of tokens (tokens, their columns, their records); one decision per
+    (column, redaction); only the token's own column is decrypted unless a row condition needs more.
+    """
     found = {
-        t.token: t
-        for t in Token.objects.filter(vault=access.vault, token__in=[r[0] for r in requests]).select_related(
-            "column__table", "record"
+        row[0]: row
+        for row in Token.objects.filter(vault=access.vault, token__in=[r[0] for r in requests]).values_list(
+            "token", "column_id", "record_id", "column_group", "value_sealed", "expires_at"
         )
     }
+    column_ids = {row[1] for row in found.values() if row[1] is not None}
+    columns_by_id = {c.pk: c for c in Column.objects.filter(pk__in=column_ids).select_related("table")}
+    record_ids = [row[2] for row in found.values() if row[2] is not None]
+    record_data = dict(Record.objects.filter(pk__in=record_ids).values_list("pk", "data")) if record_ids else {}
+    maskers: dict[int, Any] = {}
+    now = timezone.now()
     out: list[Detokenized] = []
     allowed_count = 0
     policy_ids: set[str] = set()
     for token_text, redaction in requests:
         token = found.get(token_text)
-        if token is None or token.column is None or (token.expires_at and token.expires_at <= timezone.now()):
+        column = columns_by_id.get(token[1]) if token is not None else None
+        if token is None or column is None or (token[5] is not None and token[5] <= now):
             out.append(Detokenized(token_text, error="Token Not Found"))
             continue
-        column = token.column
         table = column.table
         decision = access.decide("DETOKENIZATION", table.name, [column.name], redaction)
         policy_ids.update(_policy_ids(decision))
@@ -727,21 +802,32 @@ def tokens_detokenize(access: VaultAccess, requests: Sequence[tuple[str, str]]) 
         if grant is None:
             out.append(Detokenized(token_text, error="Token Not Found"))
             continue
-        _, columns = access.table(table.name)
-        if token.record is not None:
-            row = _stored_row(access, table, columns, token.record)
-            value = row.get(column.name)
-            level = grant.level_for(_comparable_row(columns, row))
+        unconditional = all(g.condition == ast.TRUE for g in grant.levels)
+        if token[2] is not None:
+            data = record_data.get(token[2])
+            if data is None:
+                out.append(Detokenized(token_text, error="Token Not Found"))
+                continue
+            record_id = str(token[2])
+            if unconditional:
+                value = access.open(table, column, record_id, data.get(column.name))
+                level = grant.levels[0].level if grant.levels else None
+            else:
+                _, columns = access.table(table.name)
+                row = {n: access.open(table, columns[n], record_id, v) for n, v in data.items() if n in columns}
+                value = row.get(column.name)
+                level = grant.level_for(_comparable_row(columns, row))
         else:
-            value = _open_token_value(access, token.column_group, token.token, token.value_sealed)
-            level = grant.level_for({}) if all(g.condition == ast.TRUE for g in grant.levels) else None
+            value = _open_token_value(access, token[3], token_text, token[4])
+            level = grant.levels[0].level if unconditional and grant.levels else None
         if level is None:
             out.append(Detokenized(token_text, error="Token Not Found"))
             continue
         level = _cap(level, redaction, column)
-        value_type, text = detokenize_value(
-            value, level, compile_masking(column.masking or None, column.data_type), column.data_type
-        )
+        masker = maskers.get(column.pk)
+        if masker is None:
+            masker = maskers[column.pk] = compile_masking(column.masking or None, column.data_type)
+        value_type, text = detokenize_value(value, level, masker, column.data_type)
         out.append(Detokenized(token_text, value_type, text))
         allowed_count += 1
     with transaction.atomic():
