@@ -98,7 +98,14 @@ class VaultAccess:
     def decide(
         self, action: str, table: str, columns: Sequence[str] | None = None, redaction: str | None = None
     ) -> Decision:
-        return decide_for(self.caller, self.vault, action, table, columns, redaction)
+        # One decision per question per request (detokenize asks the same question per token).
+        key = (action, table, tuple(columns) if columns is not None else None, redaction)
+        decision = self._decisions.get(key)
+        if decision is None:
+            decision = self._decisions[key] = decide_for(
+                self.caller, self.vault, action, table, columns, redaction, version=self.version
+            )
+        return decision
 
     def row_filter(self, table: str) -> RowFilter:
         return RowFilter(table=table, columns=self.table(table)[1], index_key=self.index_key)
