@@ -30,7 +30,16 @@ from vaultstudio.errors import BadRequest, Conflict, Forbidden, NotFound, VaultE
 
 from . import keys
 from .crypto.blind_index import IndexKey, blind_index
-from .crypto.envelope import ColumnAad, DataKeyMaterial, key_version_of_text, open_text, seal_text
+from .crypto.envelope import (
+    ColumnAad,
+    DataKeyMaterial,
+    from_text,
+    key_version_of,
+    key_version_of_text,
+    open_,
+    open_text,
+    seal_text,
+)
 from .crypto.errors import BlindIndexValueError, CiphertextIntegrityError
 from .masking import MASKED, PLAIN_TEXT, REDACTED, TOKEN, compile_masking, detokenize_value, make_row_renderer
 from .models import BlindIndex, Column, Record, Table, Token, Vault
@@ -67,11 +76,7 @@ class VaultAccess:
 
     def table(self, name: str) -> tuple[Table, dict[str, Column]]:
         if name not in self._tables:
-            table = Table.objects.filter(vault=self.vault, name=name).first()
-            if table is None:
-                raise NotFound(f"No table {name} in vault {self.vault.id}.")
-            columns = {c.name: c for c in Column.objects.filter(table=table).order_by("position", "name")}
-            self._tables[name] = (table, columns)
+            self._tables[name] = _table_plan(self.vault, name, self.version)
         return self._tables[name]
 
     @cached_property
@@ -126,8 +131,8 @@ class VaultAccess:
             return stored
         aad = self.column_aad(table, column).for_record(record_id)
         try:
-            key = self.data_keys[key_version_of_text(stored)]
-            return from_plaintext(open_text(key, stored, aad=aad))
+            sealed = from_text(stored)  # decoded once: the header names the key version
+            return from_plaintext(open_(self.data_keys[key_version_of(sealed)], sealed, aad=aad))
         except (CiphertextIntegrityError, KeyError, ValueError, TypeError) as exc:
             _audit_integrity(self, table, column, record_id)
             raise IntegrityFailure(
