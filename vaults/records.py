@@ -26,6 +26,7 @@ from policies.language import ast
 from policies.language.compiled import condition_to_json
 from policies.pdp import decide_for
 from policies.services import policy_version
+from vaultstudio.db import insert_many
 from vaultstudio.errors import BadRequest, Conflict, Forbidden, NotFound, VaultError
 
 from . import keys
@@ -344,6 +345,22 @@ def _tokens_for(
     return issued
 
 
+# What the insert path writes with one executemany each (vaultstudio.db.insert_many).
+_RECORD_FIELDS = ["id", "table", "data", "created_at", "updated_at", "created_by"]
+_INDEX_FIELDS = ["column", "record", "digest", "is_unique"]
+_TOKEN_FIELDS = [
+    "token",
+    "vault",
+    "column",
+    "record",
+    "column_group",
+    "value_digest",
+    "value_sealed",
+    "expires_at",
+    "created_at",
+]
+
+
 def _tokens_bulk(
     access: VaultAccess,
     table: Table,
@@ -358,6 +375,7 @@ def _tokens_bulk(
         return [_tokens_for(access, table, columns, r, v) for r, v in zip(records, prepared, strict=True)]
     issued: list[dict[str, str]] = []
     rows: list[Token] = []
+    now = timezone.now()
     tokenizers = {c.name: access.tokenizer(table, c) for c in tokenized}
     for record, values in zip(records, prepared, strict=True):
         mine: dict[str, str] = {}
@@ -375,12 +393,13 @@ def _tokens_bulk(
                     record=record,
                     column_group=tokenizers[column.name].column_group,
                     expires_at=candidate.expires_at,
+                    created_at=now,
                 )
             )
         issued.append(mine)
     try:
         with transaction.atomic():
-            Token.objects.bulk_create(rows)
+            insert_many(Token, rows, _TOKEN_FIELDS)
     except IntegrityError:
         return [_tokens_for(access, table, columns, r, v) for r, v in zip(records, prepared, strict=True)]
     return issued
@@ -433,8 +452,9 @@ def records_insert(
     try:
         with transaction.atomic():
             records = []
+            now = timezone.now()
             for values in prepared:
-                record = Record(table=table, created_by=access.actor.display[:255])
+                record = Record(table=table, created_by=access.actor.display[:255], created_at=now, updated_at=now)
                 record.data = {
                     name: access.seal(table, columns[name], str(record.pk), value)
                     if columns[name].encrypted and value is not None
@@ -442,11 +462,11 @@ def records_insert(
                     for name, value in values.items()
                 }
                 records.append(record)
-            Record.objects.bulk_create(records)
+            insert_many(Record, records, _RECORD_FIELDS)
             index_rows: list[BlindIndex] = []
             for record, values in zip(records, prepared, strict=True):
                 index_rows.extend(_index_rows(access, table, columns, record, values))
-            BlindIndex.objects.bulk_create(index_rows)
+            insert_many(BlindIndex, index_rows, _INDEX_FIELDS)
             for record, tokens in zip(records, _tokens_bulk(access, table, columns, records, prepared), strict=True):
                 written.append(Written(str(record.pk), tokens if tokenization else {}))
             audit_append(
