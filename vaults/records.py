@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from accounts.principals import actor_of
@@ -814,8 +815,27 @@ def tokens_detokenize(access: VaultAccess, requests: Sequence[tuple[str, str]]) 
     }
     column_ids = {row[1] for row in found.values() if row[1] is not None}
     columns_by_id = {c.pk: c for c in Column.objects.filter(pk__in=column_ids).select_related("table")}
-    record_ids = [row[2] for row in found.values() if row[2] is not None]
-    record_data = dict(Record.objects.filter(pk__in=record_ids).values_list("pk", "data")) if record_ids else {}
+    # The sealed value of each token's own column, fetched per column as text: parsing every
+    # record's whole data document would cost more than everything else a token needs.
+    sealed_by_column: dict[int, list[Any]] = {}
+    for row in found.values():
+        if row[2] is not None and row[1] in columns_by_id and columns_by_id[row[1]].encrypted:
+            sealed_by_column.setdefault(row[1], []).append(row[2])
+    sealed_values: dict[tuple[Any, int], Any] = {}
+    for column_id, ids in sealed_by_column.items():
+        name = columns_by_id[column_id].name
+        for record_pk, sealed in Record.objects.filter(pk__in=ids).values_list("pk", KT(f"data__{name}")):
+            sealed_values[(record_pk, column_id)] = sealed
+    whole: dict[Any, dict[str, Any]] = {}
+
+    def record_data(record_pk: Any) -> dict[str, Any] | None:
+        if record_pk not in whole:
+            found_data = Record.objects.filter(pk=record_pk).values_list("data", flat=True).first()
+            if found_data is None:
+                return None
+            whole[record_pk] = found_data
+        return whole[record_pk]
+
     maskers: dict[int, Any] = {}
     now = timezone.now()
     out: list[Detokenized] = []
@@ -836,12 +856,14 @@ def tokens_detokenize(access: VaultAccess, requests: Sequence[tuple[str, str]]) 
             continue
         unconditional = all(g.condition == ast.TRUE for g in grant.levels)
         if token[2] is not None:
-            data = record_data.get(token[2])
-            if data is None:
+            record_id = str(token[2])
+            if unconditional and (token[2], column.pk) in sealed_values:
+                value = access.open(table, column, record_id, sealed_values[(token[2], column.pk)])
+                level = grant.levels[0].level if grant.levels else None
+            elif (data := record_data(token[2])) is None:
                 out.append(Detokenized(token_text, error="Token Not Found"))
                 continue
-            record_id = str(token[2])
-            if unconditional:
+            elif unconditional:
                 value = access.open(table, column, record_id, data.get(column.name))
                 level = grant.levels[0].level if grant.levels else None
             else:

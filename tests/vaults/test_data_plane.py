@@ -222,3 +222,28 @@ def test_a_token_collision_falls_back_to_fresh_candidates(persons_vault, caller_
     assert response.status_code == 200, response.content
     ssn_tokens = {r["tokens"]["ssn"] for r in response.json()["records"]}
     assert len(ssn_tokens) == 2
+
+
+def test_detokenization_with_a_row_condition(persons_vault, caller_with):
+    writer = caller_with(persons_vault, WRITE)
+    made = insert(writer, persons_vault, ADA, {**ADA, "email": "us@example.com", "ssn": "222-33-4444", "region": "US"})
+    eu_token, us_token = (r["tokens"]["ssn"] for r in made.json()["records"])
+    reader = caller_with(
+        persons_vault, "ALLOW DETOKENIZATION ON persons.ssn WITH REDACTION = PLAIN_TEXT WHERE persons.region = 'EU'"
+    )
+    body = {
+        "detokenizationParameters": [
+            {"token": eu_token, "redaction": "PLAIN_TEXT"},
+            {"token": us_token, "redaction": "PLAIN_TEXT"},
+        ],
+        "continueOnError": True,
+    }
+    records = reader.post(f"/v1/vaults/{persons_vault.id}/detokenize", body, format="json").json()["records"]
+    assert records[0] == {"token": eu_token, "valueType": "STRING", "value": "123-45-6789"}
+    assert records[1] == {"token": us_token, "error": "Token Not Found"}
+    masked_cap = reader.post(
+        f"/v1/vaults/{persons_vault.id}/detokenize",
+        {"detokenizationParameters": [{"token": eu_token, "redaction": "MASKED"}]},
+        format="json",
+    ).json()["records"][0]
+    assert masked_cap["value"] == "***-**-6789"
