@@ -801,6 +801,23 @@ class Detokenized:
     error: str | None = None
 
 
+def _condition_columns(grant: Any) -> set[str]:
+    """The columns a grant's level conditions read: only those need decrypting to decide a row."""
+    names: set[str] = set()
+    stack: list[ast.Condition] = [g.condition for g in grant.levels]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.And | ast.Or):
+            stack.extend(node.args)
+        elif isinstance(node, ast.Not):
+            stack.append(node.arg)
+        elif isinstance(node, ast.Compare):
+            names.update(o.column for o in (node.left, node.right) if isinstance(o, ast.ColumnRef))
+        elif isinstance(node, ast.In | ast.IsNull | ast.Like) and isinstance(node.operand, ast.ColumnRef):
+            names.add(node.operand.column)
+    return names
+
+
 def tokens_detokenize(access: VaultAccess, requests: Sequence[tuple[str, str]]) -> list[Detokenized]:
     """Each token's value at most at its DETOKENIZATION level; unknown, expired or not allowed → error.
 
@@ -826,15 +843,21 @@ def tokens_detokenize(access: VaultAccess, requests: Sequence[tuple[str, str]]) 
         name = columns_by_id[column_id].name
         for record_pk, sealed in Record.objects.filter(pk__in=ids).values_list("pk", KT(f"data__{name}")):
             sealed_values[(record_pk, column_id)] = sealed
-    whole: dict[Any, dict[str, Any]] = {}
+    # Records whose whole row a row condition needs: decided up front, fetched in one query.
+    conditional_ids = []
+    for token_text, redaction in requests:
+        row = found.get(token_text)
+        column = columns_by_id.get(row[1]) if row is not None else None
+        if row is None or column is None or row[2] is None:
+            continue
+        grant = access.decide("DETOKENIZATION", column.table.name, [column.name], redaction).columns.get(column.name)
+        needs_row = grant is not None and not all(g.condition == ast.TRUE for g in grant.levels)
+        if needs_row or (row[2], column.pk) not in sealed_values:
+            conditional_ids.append(row[2])
+    whole = dict(Record.objects.filter(pk__in=conditional_ids).values_list("pk", "data")) if conditional_ids else {}
 
     def record_data(record_pk: Any) -> dict[str, Any] | None:
-        if record_pk not in whole:
-            found_data = Record.objects.filter(pk=record_pk).values_list("data", flat=True).first()
-            if found_data is None:
-                return None
-            whole[record_pk] = found_data
-        return whole[record_pk]
+        return whole.get(record_pk)
 
     maskers: dict[int, Any] = {}
     now = timezone.now()
@@ -868,7 +891,12 @@ def tokens_detokenize(access: VaultAccess, requests: Sequence[tuple[str, str]]) 
                 level = grant.levels[0].level if grant.levels else None
             else:
                 _, columns = access.table(table.name)
-                row = {n: access.open(table, columns[n], record_id, v) for n, v in data.items() if n in columns}
+                needed = _condition_columns(grant) | {column.name}
+                row = {
+                    n: access.open(table, columns[n], record_id, v)
+                    for n, v in data.items()
+                    if n in needed and n in columns
+                }
                 value = row.get(column.name)
                 level = grant.level_for(_comparable_row(columns, row))
         else:
