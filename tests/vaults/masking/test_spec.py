@@ -27,7 +27,7 @@ PRESET_LIST = "full, last4, first6_last4, email, ssn, phone, initial, year"
         None,
         {"preset": "full"},
         {"preset": "last4"},
-        {"find": r"(\d{3})-(\d{2})-(\d{4})", "replace": "XXX-XX-${3}"},
+        {"find": r"(\d{3})-(\d{2})-(\d{4})", "replace": "###-##-${3}"},
         {"find": r"(.*)(\d{4})", "replace": "****${2}"},
         {"find": r"([^@])[^@]*(@.*)", "replace": "${1}***${2}"},
         {"find": r"(?:\d{3}-){2}\d{4}", "replace": "redacted $$"},
@@ -156,9 +156,9 @@ def test_worst_accepted_pattern_on_worst_input_is_fast() -> None:
 @pytest.mark.parametrize(
     ("spec", "value", "expected"),
     [
-        ({"find": r"(\d{3})-(\d{2})-(\d{4})", "replace": "XXX-XX-${3}"}, "123-45-6789", "XXX-XX-6789"),
-        ({"find": r"(\d{3})-(\d{2})-(\d{4})", "replace": "XXX-XX-${3}"}, "x123-45-6789", FULL_MASK),
-        ({"find": r"\d{3}-\d{2}-(\d{4})", "replace": "XXX-XX-${1}"}, "123-45-6789 ", FULL_MASK),
+        ({"find": r"(\d{3})-(\d{2})-(\d{4})", "replace": "###-##-${3}"}, "123-45-6789", "###-##-6789"),
+        ({"find": r"(\d{3})-(\d{2})-(\d{4})", "replace": "###-##-${3}"}, "x123-45-6789", FULL_MASK),
+        ({"find": r"\d{3}-\d{2}-(\d{4})", "replace": "###-##-${1}"}, "123-45-6789 ", FULL_MASK),
         ({"find": r"(.*)(\d{4})", "replace": "****${2}"}, "4111111111111111", "****1111"),
         ({"find": r"([^@])[^@]*(@.*)", "replace": "${1}***${2}"}, "john@example.com", "j***@example.com"),
         ({"find": r"(a)|(b)", "replace": "[${1}|${2}]"}, "b", "[|b]"),  # an unmatched group is ""
