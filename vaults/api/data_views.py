@@ -95,6 +95,19 @@ def _idempotent(request: Request, produce: Callable[[], tuple[int, Any]]) -> Res
     return Response(body, status=status)
 
 
+def _refuse_unsupported(*, upsert: str | None, byot: str, tokens: bool) -> None:
+    """Upsert and bring-your-own-token are not built yet: say so rather than silently ignore them.
+
+    The SDKs' defaults (upsert null or "", byot DISABLE, no tokens) pass.
+    """
+    if upsert:
+        raise BadRequest(
+            f"upsert is not supported by this server yet (upsert on {upsert!r}); insert or update instead."
+        )
+    if byot != "DISABLE" or tokens:
+        raise BadRequest("Bring-your-own-token (byot, tokens) is not supported by this server yet; send byot DISABLE.")
+
+
 def _insert_records_body(written: list[records.Written], tokenization: bool) -> list[dict[str, Any]]:
     return [{"skyflow_id": w.skyflow_id, "tokens": w.tokens if tokenization else None} for w in written]
 
@@ -111,6 +124,8 @@ class BatchView(DataPlaneView):
     def post(self, request: Request, vault_id: str) -> Response:
         access = self.access(request, vault_id)
         batch = _wire(parse_batch, request.data)
+        for op in batch.operations:
+            _refuse_unsupported(upsert=op.upsert, byot=batch.byot, tokens=bool(op.tokens))
 
         def run_one(op: Any) -> dict[str, Any]:
             if op.method == "POST":
@@ -160,6 +175,7 @@ class TableView(DataPlaneView):
     def post(self, request: Request, vault_id: str, table: str) -> Response:
         access = self.access(request, vault_id)
         body = _wire(parse_insert, request.data)
+        _refuse_unsupported(upsert=body.upsert, byot=body.byot, tokens=any(r.tokens for r in body.records))
 
         def produce() -> tuple[int, Any]:
             written = records.records_insert(
@@ -227,6 +243,7 @@ class RecordView(DataPlaneView):
     def put(self, request: Request, vault_id: str, table: str, record_id: str) -> Response:
         access = self.access(request, vault_id)
         body = _wire(parse_update, request.data)
+        _refuse_unsupported(upsert=None, byot=body.byot, tokens=bool(body.tokens))
         written = records.record_update(access, table, record_id, body.fields, tokenization=body.tokenization)
         answer: dict[str, Any] = {"skyflow_id": written.skyflow_id}
         if body.tokenization:
