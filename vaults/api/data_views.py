@@ -118,6 +118,7 @@ class BatchView(DataPlaneView):
     @extend_schema(
         tags=_TAGS,
         summary="Batch of record operations",
+        operation_id="record_service_batch_operation",
         request=OpenApiTypes.OBJECT,
         responses={200: OpenApiTypes.OBJECT},
     )
@@ -170,7 +171,11 @@ class TableView(DataPlaneView):
     """POST (insert), GET (bulk get), DELETE (bulk delete) /v1/vaults/{vault}/{table}."""
 
     @extend_schema(
-        tags=_TAGS, summary="Insert records", request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT}
+        tags=_TAGS,
+        summary="Insert records",
+        operation_id="record_service_insert_record",
+        request=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT},
     )
     def post(self, request: Request, vault_id: str, table: str) -> Response:
         access = self.access(request, vault_id)
@@ -185,7 +190,12 @@ class TableView(DataPlaneView):
 
         return _idempotent(request, produce)
 
-    @extend_schema(tags=_TAGS, summary="Get records", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        tags=_TAGS,
+        summary="Get records",
+        operation_id="record_service_bulk_get_record",
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request: Request, vault_id: str, table: str) -> Response:
         access = self.access(request, vault_id)
         params = _wire(parse_get, {k: request.query_params.getlist(k) for k in request.query_params})
@@ -207,7 +217,11 @@ class TableView(DataPlaneView):
         return Response({"records": read})
 
     @extend_schema(
-        tags=_TAGS, summary="Delete records", request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT}
+        tags=_TAGS,
+        summary="Delete records",
+        operation_id="record_service_bulk_delete_record",
+        request=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT},
     )
     def delete(self, request: Request, vault_id: str, table: str) -> Response:
         access = self.access(request, vault_id)
@@ -219,7 +233,12 @@ class TableView(DataPlaneView):
 class RecordView(DataPlaneView):
     """GET, PUT, DELETE /v1/vaults/{vault}/{table}/{id}."""
 
-    @extend_schema(tags=_TAGS, summary="Get one record", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        tags=_TAGS,
+        summary="Get one record",
+        operation_id="record_service_get_record",
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request: Request, vault_id: str, table: str, record_id: str) -> Response:
         access = self.access(request, vault_id)
         params = _wire(parse_get, {k: request.query_params.getlist(k) for k in request.query_params}, single=True)
@@ -238,7 +257,11 @@ class RecordView(DataPlaneView):
         return Response(read[0])
 
     @extend_schema(
-        tags=_TAGS, summary="Update one record", request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT}
+        tags=_TAGS,
+        summary="Update one record",
+        operation_id="record_service_update_record",
+        request=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT},
     )
     def put(self, request: Request, vault_id: str, table: str, record_id: str) -> Response:
         access = self.access(request, vault_id)
@@ -250,7 +273,12 @@ class RecordView(DataPlaneView):
             answer["tokens"] = written.tokens
         return Response(answer)
 
-    @extend_schema(tags=_TAGS, summary="Delete one record", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        tags=_TAGS,
+        summary="Delete one record",
+        operation_id="record_service_delete_record",
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def delete(self, request: Request, vault_id: str, table: str, record_id: str) -> Response:
         access = self.access(request, vault_id)
         if not records.records_delete(access, table, [record_id]):
@@ -259,7 +287,13 @@ class RecordView(DataPlaneView):
 
 
 class DetokenizeView(DataPlaneView):
-    @extend_schema(tags=_TAGS, summary="Detokenize", request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        tags=_TAGS,
+        summary="Detokenize",
+        operation_id="record_service_detokenize",
+        request=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def post(self, request: Request, vault_id: str) -> Response:
         access = self.access(request, vault_id)
         body = _wire(parse_detokenize, request.data)
@@ -280,7 +314,13 @@ class DetokenizeView(DataPlaneView):
 
 
 class TokenizeView(DataPlaneView):
-    @extend_schema(tags=_TAGS, summary="Tokenize", request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        tags=_TAGS,
+        summary="Tokenize",
+        operation_id="record_service_tokenize",
+        request=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def post(self, request: Request, vault_id: str) -> Response:
         access = self.access(request, vault_id)
         body = _wire(parse_tokenize, request.data)
@@ -289,7 +329,11 @@ class TokenizeView(DataPlaneView):
 
 class QueryView(DataPlaneView):
     @extend_schema(
-        tags=_TAGS, summary="Query (SELECT subset)", request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT}
+        tags=_TAGS,
+        summary="Query (SELECT subset)",
+        operation_id="query_service_execute_query",
+        request=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT},
     )
     def post(self, request: Request, vault_id: str) -> Response:
         access = self.access(request, vault_id)
