@@ -9,15 +9,9 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from vaultstudio.errors import NotFound
+from vaultstudio.inputs import parse_uuid
 
 from .models import Group, ServiceAccount, ServiceAccountKey, User
-
-
-def _uuid(value: str) -> str | None:
-    try:
-        return str(uuid.UUID(str(value)))
-    except ValueError:
-        return None
 
 
 def service_account_list() -> QuerySet[ServiceAccount]:
@@ -26,7 +20,7 @@ def service_account_list() -> QuerySet[ServiceAccount]:
 
 def service_account_get(account_id: str) -> ServiceAccount:
     """By id or by client_id; 404 with a clear message otherwise."""
-    uid = _uuid(account_id)
+    uid = parse_uuid(account_id)
     account = None
     if uid:
         account = ServiceAccount.objects.filter(pk=uid).first() or ServiceAccount.objects.filter(client_id=uid).first()
@@ -40,7 +34,7 @@ def service_account_keys(account: ServiceAccount) -> QuerySet[ServiceAccountKey]
 
 
 def service_account_key_get(account: ServiceAccount, key_id: str) -> ServiceAccountKey:
-    uid = _uuid(key_id)
+    uid = parse_uuid(key_id)
     key = ServiceAccountKey.objects.filter(service_account=account, key_id=uid).first() if uid else None
     if key is None:
         raise NotFound(f"Service account {account.name} has no key {key_id}.")
@@ -52,7 +46,7 @@ def user_list() -> QuerySet[User]:
 
 
 def user_get(user_id: str) -> User:
-    uid = _uuid(user_id)
+    uid = parse_uuid(user_id)
     user = User.objects.filter(pk=uid).first() if uid else None
     if user is None:
         raise NotFound(f"No user with id {user_id}.")
@@ -117,7 +111,7 @@ def service_account_key_for(key_id: str, client_id: str) -> ServiceAccountKey | 
     it runs on every token exchange and every bearer request. Columns not selected here are loaded
     on first access, as deferred fields.
     """
-    kid, cid = _uuid(key_id), _uuid(client_id)
+    kid, cid = parse_uuid(key_id), parse_uuid(client_id)
     if kid is None or cid is None:
         return None
     pk_field = ServiceAccountKey._meta.pk

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +17,7 @@ from audit.actors import Actor
 from audit.services import audit_append
 from vaultstudio.db import save_unique
 from vaultstudio.errors import BadRequest, Conflict
+from vaultstudio.inputs import clean_name, parse_uuid
 from vaultstudio.net import ip_allowed
 
 from . import keys, replay, signing
@@ -62,12 +62,6 @@ def _clean_ttl(value: Any) -> int:
     return value
 
 
-def _clean_name(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > 255:
-        raise BadRequest("name must be a non-empty string of at most 255 characters.")
-    return value.strip()
-
-
 def _account_snapshot(account: ServiceAccount) -> dict[str, Any]:
     return {
         "name": account.name,
@@ -90,7 +84,7 @@ def service_account_create(
         token_ttl_seconds if token_ttl_seconds is not None else settings.VAULTSTUDIO_ACCESS_TOKEN_TTL_DEFAULT
     )
     account = ServiceAccount(
-        name=_clean_name(name),
+        name=clean_name(name, max_length=255),
         description=description or "",
         ip_allowlist=_clean_allowlist(ip_allowlist),
         token_ttl_seconds=ttl,
@@ -115,7 +109,7 @@ def service_account_update(*, actor: Actor, account: ServiceAccount, **changes: 
         raise BadRequest(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
     before = _account_snapshot(account)
     if "name" in changes:
-        account.name = _clean_name(changes["name"])
+        account.name = clean_name(changes["name"], max_length=255)
     if "description" in changes:
         account.description = str(changes["description"] or "")
     if "ip_allowlist" in changes:
@@ -298,7 +292,7 @@ def token_exchange(*, body: Any, ip: str) -> dict[str, str]:
         parsed = parse_assertion(assertion)
         key = service_account_key_for(parsed.key_id, parsed.client_id)
         if key is None:
-            uid = _as_uuid(parsed.client_id)
+            uid = parse_uuid(parsed.client_id)
             account = ServiceAccount.objects.filter(client_id=uid).first() if uid else None
             if account is None:
                 raise TokenRefused(
@@ -374,13 +368,6 @@ def token_exchange(*, body: Any, ip: str) -> dict[str, str]:
     except TokenRefused as exc:
         _refuse(exc, account)
         raise
-
-
-def _as_uuid(value: str) -> str | None:
-    try:
-        return str(uuid.UUID(value))
-    except (ValueError, AttributeError, TypeError):
-        return None
 
 
 def _narrowed_roles(account: ServiceAccount, requested: list[str], client_id: str) -> list[str] | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -11,6 +10,7 @@ from django.utils import timezone
 from accounts.models import ServiceAccount, User
 from accounts.principals import ServiceAccountPrincipal
 from vaultstudio.errors import NotFound
+from vaultstudio.inputs import parse_uuid
 
 from .models import BUILTIN_ROLES, VAULT_OWNER, Role, RoleBinding
 
@@ -69,20 +69,13 @@ def vault_owner_scope(principal: Any) -> set[str] | None:
     return scoped
 
 
-def _as_uuid(value: str) -> str | None:
-    try:
-        return str(uuid.UUID(str(value)))
-    except ValueError:
-        return None
-
-
 def roles_list() -> QuerySet[Role]:
     return Role.objects.all()
 
 
 def role_get(role_id: str) -> Role:
     """The role with this id; 404 for an unknown or malformed id."""
-    uid = _as_uuid(role_id)
+    uid = parse_uuid(role_id)
     role = roles_list().filter(pk=uid).first() if uid else None
     if role is None:
         raise NotFound(f"No role with id {role_id}.")
@@ -97,7 +90,7 @@ def role_bindings(role: Role) -> QuerySet[RoleBinding]:
 
 def role_binding_get(role: Role, binding_id: str) -> RoleBinding:
     """One binding of a role; 404 naming the role and the binding when it has no such binding."""
-    uid = _as_uuid(binding_id)
+    uid = parse_uuid(binding_id)
     binding = role_bindings(role).filter(pk=uid).first() if uid else None
     if binding is None:
         raise NotFound(f"Role {role.name} has no binding {binding_id}.")

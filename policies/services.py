@@ -25,6 +25,7 @@ from audit.actors import Actor
 from audit.services import audit_append
 from vaultstudio.db import save_unique
 from vaultstudio.errors import BadRequest, Conflict, NotFound
+from vaultstudio.inputs import clean_name
 
 from .language import SchemaInfo, compile_policy
 from .models import Policy, PolicyVersion, Role, RoleBinding
@@ -52,12 +53,6 @@ def bump_policy_version() -> None:
     transaction.on_commit(bump)
 
 
-def _clean_role_name(name: Any) -> str:
-    if not isinstance(name, str) or not name.strip() or len(name) > 128:
-        raise BadRequest("name must be a non-empty string of at most 128 characters.")
-    return name.strip()
-
-
 def _policy_ids(policies: Iterable[Policy]) -> list[str]:
     return sorted(str(p.pk) for p in policies)
 
@@ -77,7 +72,7 @@ def _check_role_policies(role: Role, policies: list[Policy] | None) -> list[Poli
 
 def role_create(*, actor: Actor, name: str, description: str = "", policies: list[Policy] | None = None) -> Role:
     """Create a custom role, optionally carrying policies (of any vault)."""
-    role = Role(name=_clean_role_name(name), description=description or "")
+    role = Role(name=clean_name(name, max_length=128), description=description or "")
     attached = _check_role_policies(role, policies) or []
     with transaction.atomic():
         save_unique(role, f"A role named {role.name!r} already exists.")
@@ -112,7 +107,7 @@ def role_update(
     current_policies = _policy_ids(role.policies.all())
     before = {"name": role.name, "description": role.description, "policies": current_policies}
     if name is not None:
-        role.name = _clean_role_name(name)
+        role.name = clean_name(name, max_length=128)
     if description is not None:
         role.description = description
     after_policies = current_policies if attached is None else _policy_ids(attached)
@@ -231,12 +226,6 @@ def _schema_of(vault: Vault) -> SchemaInfo:
     return schema_info(vault)
 
 
-def _clean_policy_name(name: Any) -> str:
-    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 128:
-        raise BadRequest("name must be a non-empty string of at most 128 characters.")
-    return name.strip()
-
-
 def _clean_status(status: Any) -> str:
     if status not in (Policy.ACTIVE, Policy.INACTIVE):
         raise BadRequest(f"status must be {Policy.ACTIVE} or {Policy.INACTIVE}; got {status!r}.")
@@ -310,7 +299,7 @@ def policy_validate(*, vault: Vault, source: str) -> list[dict[str, Any]]:
 def policy_create(*, actor: Actor, vault: Vault, name: str, source: str, status: str = Policy.ACTIVE) -> Policy:
     """Compile ``source`` against the vault's schema and save it as version 1 of a new policy."""
     policy = Policy(
-        name=_clean_policy_name(name),
+        name=clean_name(name, max_length=128),
         vault=vault,
         status=_clean_status(status),
         version=1,
@@ -357,7 +346,7 @@ def policy_update(
     compile; an unchanged text is not recompiled, so a policy whose columns were dropped since can
     still be renamed or set INACTIVE.
     """
-    new_name = _clean_policy_name(name) if name is not None else None
+    new_name = clean_name(name, max_length=128) if name is not None else None
     new_status = _clean_status(status) if status is not None else None
     new_source = _clean_source(source) if source is not None else None
     with transaction.atomic():

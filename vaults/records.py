@@ -8,7 +8,7 @@ audit event in its own transaction — never values. "Not found" and "not allowe
 
 from __future__ import annotations
 
-import hashlib
+import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +29,7 @@ from policies.pdp import decide_for
 from policies.services import policy_version
 from vaultstudio.db import insert_many
 from vaultstudio.errors import BadRequest, Conflict, Forbidden, NotFound, VaultError
+from vaultstudio.inputs import parse_uuid
 
 from . import keys
 from .crypto.blind_index import IndexKey, blind_index
@@ -131,10 +132,15 @@ class VaultAccess:
     def open(self, table: Table, column: Column, record_id: str, stored: Any) -> Any:
         if not column.encrypted or stored is None:
             return stored
-        aad = self.column_aad(table, column).for_record(record_id)
+        return self.open_sealed(table, column, self.column_aad(table, column), record_id, stored)
+
+    def open_sealed(self, table: Table, column: Column, column_aad: ColumnAad, record_id: str, stored: str) -> Any:
+        """Open one stored ciphertext (the per-row loops pass the column's AAD prefix they hold)."""
         try:
             sealed = from_text(stored)  # decoded once: the header names the key version
-            return from_plaintext(open_(self.data_keys[key_version_of(sealed)], sealed, aad=aad))
+            return from_plaintext(
+                open_(self.data_keys[key_version_of(sealed)], sealed, aad=column_aad.for_record(record_id))
+            )
         except (CiphertextIntegrityError, KeyError, ValueError, TypeError) as exc:
             _audit_integrity(self, table, column, record_id)
             raise IntegrityFailure(
@@ -146,16 +152,19 @@ class VaultAccess:
             self.index_key, table=table.name, column=column.name, data_type=column.data_type, value=value
         )
 
-    def tokenizer(self, table: Table, column: Column) -> Tokenizer:
+    def tokenizer(self, table: Table, column: Column, kind: str | None = None) -> Tokenizer:
+        """The column's token generator (``kind`` overrides its tokenization: the tokenize endpoint
+        issues UUID tokens for a group whose column itself stores none)."""
         group = column.column_group or f"{table.name}.{column.name}"
+        kind = kind or column.tokenization
         return Tokenizer(
-            column.tokenization,
+            kind,
             data_type=column.data_type,
             column_group=group,
             key=self.index_key.column_key("tokenization", group),
             token_ttl_minutes=column.token_ttl_minutes,
-            keep_leading=6 if column.tokenization == "FORMAT_PRESERVING" and column.data_type == "card_number" else 0,
-            keep_trailing=4 if column.tokenization == "FORMAT_PRESERVING" and column.data_type == "card_number" else 0,
+            keep_leading=6 if kind == "FORMAT_PRESERVING" and column.data_type == "card_number" else 0,
+            keep_trailing=4 if kind == "FORMAT_PRESERVING" and column.data_type == "card_number" else 0,
         )
 
 
@@ -255,8 +264,6 @@ def _values(
             problems.append(str(exc))
             continue
         if value is not None and column.validation:
-            import re
-
             text = value if isinstance(value, str) else str(value)
             if not all(re.search(pattern, text) for pattern in column.validation):
                 problems.append(f"{name}: does not match the column's validation rules.")
@@ -497,10 +504,10 @@ class _Refusal(Exception):
 
 
 def _find_for_write(access: VaultAccess, table: Table, decision: Decision, record_id: str) -> Record:
-    query = Record.objects.filter(table=table, pk=_uuid_or_none(record_id))
+    query = Record.objects.filter(table=table, pk=parse_uuid(record_id))
     if decision.allowed and decision.row_filter != ast.TRUE:
         query = query.filter(access.row_filter(table.name).q(decision.row_filter))
-    record = query.select_for_update().first() if decision.allowed and _uuid_or_none(record_id) else None
+    record = query.select_for_update().first() if decision.allowed and parse_uuid(record_id) else None
     if record is None:
         raise NotFound(f"No record {record_id} in {table.name}.")
     return record
@@ -561,7 +568,7 @@ def records_delete(access: VaultAccess, table_name: str, record_ids: Sequence[st
     with transaction.atomic():
         query = Record.objects.filter(table=table)
         if record_ids is not None:
-            query = query.filter(pk__in=[u for u in (_uuid_or_none(i) for i in record_ids) if u])
+            query = query.filter(pk__in=[u for u in (parse_uuid(i) for i in record_ids) if u])
         if not decision.allowed:
             ids: list[str] = []
         else:
@@ -584,15 +591,6 @@ def records_delete(access: VaultAccess, table_name: str, record_ids: Sequence[st
 
 
 # --- reads ------------------------------------------------------------------------------------------
-
-
-def _uuid_or_none(value: Any) -> str | None:
-    import uuid
-
-    try:
-        return str(uuid.UUID(str(value)))
-    except ValueError:
-        return None
 
 
 def _row_plan(
@@ -692,13 +690,13 @@ def records_read(
         )
     query: QuerySet[Record] = Record.objects.filter(table=table)
     if request.record_ids:
-        query = query.filter(pk__in=[u for u in (_uuid_or_none(i) for i in request.record_ids) if u])
+        query = query.filter(pk__in=[u for u in (parse_uuid(i) for i in request.record_ids) if u])
     if request.column_name:
         query = query.filter(_equality(access, table, columns, request.column_name, request.column_values))
     for name, value in request.filters:
         if name == "skyflow_id" and name not in columns:
             # Skyflow's own query example is ``SELECT * FROM cards WHERE skyflow_id='…'``.
-            record_id = _uuid_or_none(str(value))
+            record_id = parse_uuid(str(value))
             query = query.filter(pk=record_id) if record_id else query.none()
             continue
         query = query.filter(_equality(access, table, columns, name, [value]))
@@ -747,7 +745,6 @@ def records_read(
     level_index = {name: 2 + i for i, name in enumerate(level_keys)}
     renderers: dict[tuple[Any, ...], Any] = {}
     opened: dict[tuple[Any, ...], list[tuple[str, Column, ColumnAad | None]]] = {}
-    data_keys = access.data_keys if not request.tokenization and rows else {}
     out: list[dict[str, Any]] = []
     fixed_plan: list[tuple[str, str, Any, str]] | None = None
     if not level_keys:
@@ -778,14 +775,7 @@ def records_read(
                 if column_aad is None or stored is None:
                     source[name] = stored
                     continue
-                # The hot loop of every read: AccessVault.open inlined; any failure takes the
-                # audited path through it.
-                try:
-                    sealed = from_text(stored)
-                    plain = open_(data_keys[key_version_of(sealed)], sealed, aad=column_aad.for_record(record_id))
-                    source[name] = from_plaintext(plain)
-                except (CiphertextIntegrityError, KeyError, ValueError, TypeError):
-                    source[name] = access.open(table, column, record_id, stored)
+                source[name] = access.open_sealed(table, column, column_aad, record_id, stored)
         fields = renderer(source)
         fields["skyflow_id"] = record_id
         out.append({"fields": fields})
@@ -971,13 +961,7 @@ def tokens_tokenize(access: VaultAccess, values: Sequence[tuple[Any, str]]) -> l
             _, columns = access.table(table.name)
             coerced = _values(table, columns, {column.name: value}, creating=False)[column.name]
             kind = column.tokenization if column.tokenization != "NONE" else "UUID"
-            tokenizer = Tokenizer(
-                kind,
-                data_type=column.data_type,
-                column_group=group,
-                key=access.index_key.column_key("tokenization", group),
-                token_ttl_minutes=column.token_ttl_minutes,
-            )
+            tokenizer = access.tokenizer(table, column, kind)
             text = coerced if isinstance(coerced, str) else str(coerced)
             for candidate in tokenizer.candidates(text):
                 if kind == "DETERMINISTIC_UUID" and Token.objects.filter(token=candidate.token).exists():
@@ -990,7 +974,6 @@ def tokens_tokenize(access: VaultAccess, values: Sequence[tuple[Any, str]]) -> l
                             vault=access.vault,
                             column=column,
                             column_group=group,
-                            value_digest=hashlib.sha256(candidate.token.encode()).hexdigest(),
                             value_sealed=_seal_token_value(access, group, candidate.token, coerced),
                             expires_at=candidate.expires_at,
                         )

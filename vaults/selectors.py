@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-
 from django.db.models import QuerySet
 
 from policies.language.schema import ColumnInfo, SchemaInfo, TableInfo
 from vaultstudio.errors import NotFound
+from vaultstudio.inputs import parse_uuid
 
 from .models import Table, Vault
 from .schema import SchemaSpec, TableSpec
@@ -19,10 +18,7 @@ def vault_list() -> QuerySet[Vault]:
 
 
 def vault_get(vault_id: str) -> Vault:
-    try:
-        uid = uuid.UUID(str(vault_id))
-    except ValueError:
-        uid = None
+    uid = parse_uuid(vault_id)
     vault = Vault.objects.filter(pk=uid).first() if uid else None
     if vault is None:
         raise NotFound(f"No vault with id {vault_id}.")

@@ -16,6 +16,7 @@ from audit.services import audit_append
 from policies.services import bump_policy_version
 from vaultstudio.db import save_unique
 from vaultstudio.errors import BadRequest, Conflict
+from vaultstudio.inputs import clean_name
 
 from .keys import vault_keys_create
 from .models import BlindIndex, Column, Record, Table, Vault
@@ -24,12 +25,6 @@ from .schema import ColumnSpec, SchemaErrors, SchemaSpec, TableSpec, parse_schem
 # Options whose change would need existing values rewritten, re-indexed or re-validated.
 _NEEDS_EMPTY_COLUMN = ("data_type", "encrypted")
 _NEEDS_EMPTY_TO_TIGHTEN = ("searchable", "unique", "required")
-
-
-def _clean_name(name: Any) -> str:
-    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 128:
-        raise BadRequest("name must be a non-empty string of at most 128 characters.")
-    return name.strip()
 
 
 def parse_schema_or_400(doc: Any) -> SchemaSpec:
@@ -41,7 +36,7 @@ def parse_schema_or_400(doc: Any) -> SchemaSpec:
 
 def vault_create(*, actor: Actor, name: str, description: str = "", schema: SchemaSpec | None = None) -> Vault:
     """Create a vault (and its schema, when given) in one transaction."""
-    vault = Vault(name=_clean_name(name), description=description or "", created_by=actor.display[:255])
+    vault = Vault(name=clean_name(name, max_length=128), description=description or "", created_by=actor.display[:255])
     with transaction.atomic():
         save_unique(vault, f"A vault named {vault.name!r} already exists.")
         vault_keys_create(vault)
@@ -63,7 +58,7 @@ def vault_update(*, actor: Actor, vault: Vault, **changes: Any) -> Vault:
         raise BadRequest(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
     before = {"name": vault.name, "description": vault.description, "rotation_period_days": vault.rotation_period_days}
     if "name" in changes:
-        vault.name = _clean_name(changes["name"])
+        vault.name = clean_name(changes["name"], max_length=128)
     if "description" in changes:
         vault.description = str(changes["description"] or "")
     if "rotation_period_days" in changes:

@@ -9,7 +9,6 @@ policy answers 404, exactly like one that does not exist.
 from __future__ import annotations
 
 import difflib
-import uuid
 from typing import Any
 
 from django.db.models import QuerySet
@@ -27,6 +26,7 @@ from vaults.models import Vault
 from vaults.selectors import vault_get
 from vaultstudio.api import ManagementView, error_responses, parsed, path_id
 from vaultstudio.errors import BadRequest, NotFound
+from vaultstudio.inputs import parse_uuid
 
 from .policy_serializers import (
     PolicyCreateSerializer,
@@ -58,10 +58,7 @@ class PolicyOwnerView(ManagementView):
         return policies if scope is None else policies.filter(vault_id__in=list(scope))
 
     def owned_policy(self, request: Request, policy_id: str) -> Policy:
-        try:
-            uid = uuid.UUID(str(policy_id))
-        except ValueError:
-            uid = None
+        uid = parse_uuid(policy_id)
         policy = self.policies(request).select_related("vault").filter(pk=uid).first() if uid else None
         if policy is None:
             raise NotFound(f"No policy with id {policy_id}.")

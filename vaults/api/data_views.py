@@ -39,6 +39,18 @@ from vaultstudio.errors import BadRequest, NotFound, VaultError
 _TAGS = ["data plane (Skyflow-compatible)"]
 
 
+def _operation(summary: str, operation_id: str, *, body: bool = True) -> Callable[[Any], Any]:
+    """OpenAPI for a data-plane operation under Skyflow's own operation id (bodies and answers are
+    Skyflow's JSON shapes, documented in SKYFLOW_WIRE.md rather than as serializers)."""
+    return extend_schema(
+        tags=_TAGS,
+        summary=summary,
+        operation_id=operation_id,
+        request=OpenApiTypes.OBJECT if body else None,
+        responses={200: OpenApiTypes.OBJECT},
+    )
+
+
 def _wire(parse: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     try:
         return parse(*args, **kwargs)
@@ -50,11 +62,7 @@ class DataPlaneView(APIView):
     permission_classes = [IsAuthenticated]
 
     def access(self, request: Request, vault_id: str) -> records.VaultAccess:
-        try:
-            vault = vault_get(vault_id)
-        except NotFound as exc:
-            raise NotFound(f"No vault with id {vault_id}.") from exc
-        return records.VaultAccess(caller=request.user, vault=vault)
+        return records.VaultAccess(caller=request.user, vault=vault_get(vault_id))
 
 
 def _principal_key(request: Request) -> str:
@@ -115,13 +123,7 @@ def _insert_records_body(written: list[records.Written], tokenization: bool) -> 
 class BatchView(DataPlaneView):
     """POST /v1/vaults/{vault} — Skyflow's batch; what the v1 SDK's insert() calls."""
 
-    @extend_schema(
-        tags=_TAGS,
-        summary="Batch of record operations",
-        operation_id="record_service_batch_operation",
-        request=OpenApiTypes.OBJECT,
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @_operation("Batch of record operations", "record_service_batch_operation")
     def post(self, request: Request, vault_id: str) -> Response:
         access = self.access(request, vault_id)
         batch = _wire(parse_batch, request.data)
@@ -170,13 +172,7 @@ class BatchView(DataPlaneView):
 class TableView(DataPlaneView):
     """POST (insert), GET (bulk get), DELETE (bulk delete) /v1/vaults/{vault}/{table}."""
 
-    @extend_schema(
-        tags=_TAGS,
-        summary="Insert records",
-        operation_id="record_service_insert_record",
-        request=OpenApiTypes.OBJECT,
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @_operation("Insert records", "record_service_insert_record")
     def post(self, request: Request, vault_id: str, table: str) -> Response:
         access = self.access(request, vault_id)
         body = _wire(parse_insert, request.data)
@@ -190,12 +186,7 @@ class TableView(DataPlaneView):
 
         return _idempotent(request, produce)
 
-    @extend_schema(
-        tags=_TAGS,
-        summary="Get records",
-        operation_id="record_service_bulk_get_record",
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @_operation("Get records", "record_service_bulk_get_record", body=False)
     def get(self, request: Request, vault_id: str, table: str) -> Response:
         access = self.access(request, vault_id)
         params = _wire(parse_get, {k: request.query_params.getlist(k) for k in request.query_params})
@@ -216,13 +207,7 @@ class TableView(DataPlaneView):
         )
         return Response({"records": read})
 
-    @extend_schema(
-        tags=_TAGS,
-        summary="Delete records",
-        operation_id="record_service_bulk_delete_record",
-        request=OpenApiTypes.OBJECT,
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @_operation("Delete records", "record_service_bulk_delete_record")
     def delete(self, request: Request, vault_id: str, table: str) -> Response:
         access = self.access(request, vault_id)
         body = _wire(parse_bulk_delete, request.data)
@@ -233,12 +218,7 @@ class TableView(DataPlaneView):
 class RecordView(DataPlaneView):
     """GET, PUT, DELETE /v1/vaults/{vault}/{table}/{id}."""
 
-    @extend_schema(
-        tags=_TAGS,
-        summary="Get one record",
-        operation_id="record_service_get_record",
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @_operation("Get one record", "record_service_get_record", body=False)
     def get(self, request: Request, vault_id: str, table: str, record_id: str) -> Response:
         access = self.access(request, vault_id)
         params = _wire(parse_get, {k: request.query_params.getlist(k) for k in request.query_params}, single=True)
@@ -256,13 +236,7 @@ class RecordView(DataPlaneView):
         )
         return Response(read[0])
 
-    @extend_schema(
-        tags=_TAGS,
-        summary="Update one record",
-        operation_id="record_service_update_record",
-        request=OpenApiTypes.OBJECT,
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @_operation("Update one record", "record_service_update_record")
     def put(self, request: Request, vault_id: str, table: str, record_id: str) -> Response:
         access = self.access(request, vault_id)
         body = _wire(parse_update, request.data)
@@ -273,12 +247,7 @@ class RecordView(DataPlaneView):
             answer["tokens"] = written.tokens
         return Response(answer)
 
-    @extend_schema(
-        tags=_TAGS,
-        summary="Delete one record",
-        operation_id="record_service_delete_record",
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @_operation("Delete one record", "record_service_delete_record", body=False)
     def delete(self, request: Request, vault_id: str, table: str, record_id: str) -> Response:
         access = self.access(request, vault_id)
         if not records.records_delete(access, table, [record_id]):
@@ -287,13 +256,7 @@ class RecordView(DataPlaneView):
 
 
 class DetokenizeView(DataPlaneView):
-    @extend_schema(
-        tags=_TAGS,
-        summary="Detokenize",
-        operation_id="record_service_detokenize",
-        request=OpenApiTypes.OBJECT,
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @_operation("Detokenize", "record_service_detokenize")
     def post(self, request: Request, vault_id: str) -> Response:
         access = self.access(request, vault_id)
         body = _wire(parse_detokenize, request.data)
@@ -314,13 +277,7 @@ class DetokenizeView(DataPlaneView):
 
 
 class TokenizeView(DataPlaneView):
-    @extend_schema(
-        tags=_TAGS,
-        summary="Tokenize",
-        operation_id="record_service_tokenize",
-        request=OpenApiTypes.OBJECT,
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @_operation("Tokenize", "record_service_tokenize")
     def post(self, request: Request, vault_id: str) -> Response:
         access = self.access(request, vault_id)
         body = _wire(parse_tokenize, request.data)
@@ -328,13 +285,7 @@ class TokenizeView(DataPlaneView):
 
 
 class QueryView(DataPlaneView):
-    @extend_schema(
-        tags=_TAGS,
-        summary="Query (SELECT subset)",
-        operation_id="query_service_execute_query",
-        request=OpenApiTypes.OBJECT,
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @_operation("Query (SELECT subset)", "query_service_execute_query")
     def post(self, request: Request, vault_id: str) -> Response:
         access = self.access(request, vault_id)
         text = _wire(parse_query_body, request.data)
