@@ -268,3 +268,40 @@ def test_upsert_and_byot_are_refused_not_ignored(persons_vault, caller_with, ext
     assert Record.objects.count() == 0
     sdk_defaults = {"records": [{"fields": ADA, "tokens": None}], "upsert": None, "byot": "DISABLE"}
     assert writer.post(f"/v1/vaults/{persons_vault.id}/persons", sdk_defaults, format="json").status_code == 200
+
+
+def test_tokenize_uses_the_columns_own_tokenizer(actor, caller_with):
+    """Format-preserving card tokens keep first 6 / last 4 and stay Luhn-valid, via /tokenize as via insert."""
+    from vaults.schema import parse_schema
+    from vaults.services import vault_create
+    from vaults.tokenization import luhn_valid
+
+    vault = vault_create(
+        actor=actor,
+        name="cards",
+        schema=parse_schema(
+            {
+                "tables": [
+                    {
+                        "name": "cards",
+                        "columns": [
+                            {
+                                "name": "number",
+                                "data_type": "card_number",
+                                "tokenization": "FORMAT_PRESERVING",
+                                "column_group": "pans",
+                            }
+                        ],
+                    }
+                ]
+            }
+        ),
+    )
+    client = caller_with(vault, "ALLOW TOKENIZATION ON cards.number")
+    response = client.post(
+        f"/v1/vaults/{vault.id}/tokenize",
+        {"tokenizationParameters": [{"value": "4111111111111111", "columnGroup": "pans"}]},
+        format="json",
+    )
+    token = response.json()["records"][0]["token"]
+    assert token[:6] == "411111" and token[-4:] == "1111" and token != "4111111111111111" and luhn_valid(token)
