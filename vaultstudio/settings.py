@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlparse
 
 import environ
+from csp import constants as csp_constants
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -60,6 +62,12 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
+    "axes",
+    "csp",
     "accounts",
     "policies",
     "vaults",
@@ -75,8 +83,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a lockout raised by authentication into its response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "vaultstudio.urls"
@@ -94,6 +106,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
+                "vaultstudio.studio.site.nav_context",
             ],
         },
     },
@@ -145,6 +159,16 @@ else:
     }
 
 # --- passwords, sessions, security headers -----------------------------------------------------
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses a locked-out email/IP before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "studio:login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
@@ -164,6 +188,22 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
 CSRF_FAILURE_VIEW = "vaultstudio.errors.csrf_failure"
+# Strict CSP (django-csp): no inline script or style anywhere; scripts and styles are static files.
+# A page that truly needs an inline <script> uses the per-request nonce ({{ request.csp_nonce }}).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", csp_constants.NONCE],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # --- i18n, static ----------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -235,6 +275,36 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.cons
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="vaultstudio@localhost")
 
 # --- VaultStudio knobs (documented in README.md, "Configuration") --------------------------------
+# The studio's sessions and MFA (DESIGN.md §10): idle and absolute lifetimes, and how recent an MFA
+# check must be for a step-up action (reveal, detokenize, keys, policies, SSO/SCIM settings).
+VAULTSTUDIO_SESSION_IDLE_SECONDS = env.int("VAULTSTUDIO_SESSION_IDLE_SECONDS", default=30 * 60)
+VAULTSTUDIO_SESSION_ABSOLUTE_SECONDS = env.int("VAULTSTUDIO_SESSION_ABSOLUTE_SECONDS", default=12 * 3600)
+VAULTSTUDIO_STEP_UP_SECONDS = env.int("VAULTSTUDIO_STEP_UP_SECONDS", default=10 * 60)
+SESSION_COOKIE_AGE = VAULTSTUDIO_SESSION_ABSOLUTE_SECONDS
+# Lockout (django-axes): this many failures of a password or an MFA code lock the account out.
+AXES_FAILURE_LIMIT = env.int("VAULTSTUDIO_LOCKOUT_FAILURES", default=5)
+AXES_COOLOFF_TIME = env.float("VAULTSTUDIO_LOCKOUT_HOURS", default=0.5)
+# Either a locked email or a locked client address is refused (a username-only lockout lets one
+# address try every account; an address-only one lets a botnet try one account).
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_FORM_FIELD = "email"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+# WebAuthn / passkeys (django-otp-webauthn): the relying party is this server's host. Browsers allow
+# WebAuthn only on https:// origins and on http://localhost, so a plain-http base URL on another
+# host (the development default, 127.0.0.1) falls back to http://localhost on the same port.
+_base = urlparse(VAULTSTUDIO_BASE_URL)
+_webauthn_origin = (
+    VAULTSTUDIO_BASE_URL
+    if _base.scheme == "https" or _base.hostname == "localhost"
+    else f"http://localhost:{_base.port or 80}"
+)
+OTP_WEBAUTHN_RP_ID = env.str("VAULTSTUDIO_WEBAUTHN_RP_ID", default=urlparse(_webauthn_origin).hostname or "localhost")
+OTP_WEBAUTHN_RP_NAME = "VaultStudio"
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list("VAULTSTUDIO_WEBAUTHN_ORIGINS", default=[_webauthn_origin])
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_TOTP_ISSUER = "VaultStudio"
+
 VAULTSTUDIO_MASTER_KEY = env.str("VAULTSTUDIO_MASTER_KEY", default="")
 VAULTSTUDIO_MASTER_KEY_FILE = env.str("VAULTSTUDIO_MASTER_KEY_FILE", default=str(VAR_DIR / "master.key"))
 # Key provider for vault keys (vaults/crypto/config.py): "local" KEKs (the master key is "default";

@@ -1,11 +1,13 @@
-"""URL map: the data plane (/v1), the management API (/api/v1), OpenAPI and well-known documents."""
+"""URL map: the data plane (/v1), the management API (/api/v1), the studio (/studio/), OpenAPI and well-known
+documents."""
 
 from django.urls import include, path
 from django.views.decorators.http import require_GET
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.api.views_token import TokenView, jwks_view
+from vaultstudio.studio import site as studio_site
 
 urlpatterns = [
     path("v1/auth/sa/oauth/token", TokenView.as_view(), name="token"),
@@ -19,7 +21,7 @@ urlpatterns = [
     path("api/v1/", include("policies.api.simulate_urls")),
     path("api/v1/audit/", include("audit.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    # Until the studio exists, the front door is the API documentation.
-    path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("studio/", studio_site.urls),
+    path("", RedirectView.as_view(url="/studio/", permanent=False)),
 ]

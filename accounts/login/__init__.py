@@ -1,0 +1,1 @@
+"""accounts/login pages of the studio."""

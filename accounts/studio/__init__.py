@@ -1,0 +1,1 @@
+"""accounts/studio pages of the studio."""

@@ -1,0 +1,1 @@
+"""audit/studio pages of the studio."""

@@ -1,0 +1,1 @@
+"""policies/studio pages of the studio."""

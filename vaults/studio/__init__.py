@@ -1,0 +1,1 @@
+"""vaults/studio pages of the studio."""

@@ -1,0 +1,7 @@
+"""Studio URLs of vaults (mounted under /studio/ by vaultstudio.studio.site)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+urlpatterns: list[Any] = []
