@@ -12,6 +12,7 @@ PORT ?= 8000
 help:
 	@echo "make run    install, migrate, seed the demo, start web + Celery worker/beat on http://$(HOST):$(PORT)/"
 	@echo "make test   install dev requirements and run the test suite"
+	@echo "make e2e    only the studio's browser tests (headless Chromium: apt-get install chromium)"
 	@echo "make bench  run the benchmarks (each against an in-run baseline)"
 	@echo "make lint   ruff, mypy, check --deploy, makemigrations --check"
 
@@ -40,6 +41,9 @@ run: $(RUN_STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+e2e: $(STAMP)
+	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
