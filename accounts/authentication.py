@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
-from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication, get_authorization_header
 
 from vaultstudio.errors import Unauthenticated
 from vaultstudio.net import client_ip, ip_allowed
@@ -103,3 +103,18 @@ class ServiceAccountTokenAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Any) -> str:
         return 'Bearer realm="vaultstudio"'
+
+
+class VerifiedSessionAuthentication(SessionAuthentication):
+    """A person's studio session on the management API — only once it has passed MFA (zero trust:
+    a password alone reaches nothing). CSRF is enforced exactly as DRF's SessionAuthentication does."""
+
+    def authenticate(self, request: Any) -> tuple[Any, None] | None:
+        user = getattr(request._request, "user", None)
+        if not user or not user.is_active:
+            return None
+        is_verified = getattr(user, "is_verified", None)
+        if is_verified is None or not is_verified():
+            return None
+        self.enforce_csrf(request)
+        return user, None
