@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication, get_authorization_header
 
 from vaultstudio.errors import Unauthenticated
@@ -118,3 +119,13 @@ class VerifiedSessionAuthentication(SessionAuthentication):
             return None
         self.enforce_csrf(request)
         return user, None
+
+
+class VerifiedSessionScheme(OpenApiAuthenticationExtension):
+    """OpenAPI: the studio's session cookie (MFA-verified), as drf-spectacular describes DRF's own."""
+
+    target_class = "accounts.authentication.VerifiedSessionAuthentication"
+    name = "cookieAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME}
