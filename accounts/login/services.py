@@ -18,6 +18,7 @@ from django.db import transaction
 
 from accounts import sessions
 from accounts.mfa.devices import BACKUP, TOTP, backup_device, kind_of, totp_devices
+from accounts.mfa.services import enrolment_complete
 from accounts.models import User
 from accounts.principals import user_actor
 from accounts.stepup import mark_mfa
@@ -187,6 +188,13 @@ def mfa_passed(request: Any, device: Any, *, purpose: str) -> None:
             decision="ALLOW",
             details={"purpose": purpose, "device_kind": kind_of(device), "device_id": device.pk},
         )
+
+
+def first_device_enrolled(request: Any, device: Any) -> list[str]:
+    """A person without MFA has just confirmed their first TOTP app or passkey: that counts as
+    passing MFA (``mfa_passed``), and they get their backup codes, returned to be shown once."""
+    mfa_passed(request, device, purpose=ENROLMENT)
+    return enrolment_complete(actor=user_actor(request.user), user=request.user)
 
 
 def logout(request: Any, *, reason: str = "user") -> None:

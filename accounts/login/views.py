@@ -260,8 +260,7 @@ def _totp_enrol(request: HttpRequest, *, first: bool, template_base: str) -> Htt
             request.session.pop(PENDING_TOTP_SESSION_KEY, None)
             device.refresh_from_db()
             if first:
-                services.mfa_passed(request, device, purpose=services.ENROLMENT)
-                request.session[NEW_CODES_SESSION_KEY] = mfa_services.enrolment_complete(actor=actor, user=user)  # type: ignore[arg-type]
+                request.session[NEW_CODES_SESSION_KEY] = services.first_device_enrolled(request, device)
                 return redirect(_with_next("studio:mfa_backup_codes", _next_of(request)))
             messages.success(request, f"Authenticator “{device.name}” added.")
             return redirect("studio:me")

@@ -76,8 +76,7 @@ class RegistrationComplete(_RegistrationRules, CompleteCredentialRegistrationVie
                 device.save(update_fields=["name"])
             mfa_services.webauthn_device_added(actor=actor, device=device)
         if first:
-            services.mfa_passed(request, device, purpose=services.ENROLMENT)
-            request.session[NEW_CODES_SESSION_KEY] = mfa_services.enrolment_complete(actor=actor, user=user)
+            request.session[NEW_CODES_SESSION_KEY] = services.first_device_enrolled(request, device)
             redirect_url = reverse("studio:mfa_backup_codes")
         else:
             redirect_url = reverse("studio:me")
