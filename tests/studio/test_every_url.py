@@ -94,7 +94,7 @@ def assert_strict(name: str, response: Any) -> None:
     assert policy, f"{name}: no Content-Security-Policy header"
     assert "frame-ancestors 'none'" in policy, f"{name}: {policy}"
     assert "unsafe-inline" not in policy and "unsafe-eval" not in policy, f"{name}: {policy}"
-    if response.get("Content-Type", "").startswith("text/html") and response.content:
+    if response.get("Content-Type", "").startswith("text/html") and not response.streaming and response.content:
         finder = _InlineFinder()
         finder.feed(response.content.decode())
         assert not finder.problems, f"{name}: {finder.problems}"
@@ -105,7 +105,7 @@ def test_every_studio_url_has_the_strict_csp_and_no_inline_code(tmp_path):
     client = login_client(Client(), viewer)
     client.get("/studio/me/")  # the session gets its tracked row (a sample for session URLs)
     samples = demo_samples(tmp_path, viewer)
-    pages, not_found = 0, []
+    pages, not_found, other = 0, [], []
     for name, url, has_parameters in studio_urls(samples):
         if name == "studio:logout":
             continue  # would end the session the rest of the loop uses
@@ -115,11 +115,14 @@ def test_every_studio_url_has_the_strict_csp_and_no_inline_code(tmp_path):
             assert has_parameters, f"{name} {url}: 404 without parameters"
             not_found.append(name)
             continue
-        assert response.status_code in (200, 302, 405), f"{name} {url} → {response.status_code}"
-        if response.status_code == 200 and response["Content-Type"].startswith("text/html"):
+        # Everything the viewer may do: never an error, never "not allowed" (they hold every role).
+        assert response.status_code < 500 and response.status_code != 403, f"{name} {url} → {response.status_code}"
+        if response.status_code == 200 and response.get("Content-Type", "").startswith("text/html"):
             pages += 1
+        elif response.status_code not in (200, 302, 405):
+            other.append(f"{name}={response.status_code}")
     parametrized = sum(1 for _, conv in studio_patterns() if conv)
-    print(f"\nCSP checked: {pages} HTML pages; 404 for sample ids: {len(not_found)} {not_found}")
+    print(f"\nCSP checked: {pages} HTML pages; 404 for sample ids: {len(not_found)} {not_found}; other: {other}")
     assert pages >= 5
     assert len(not_found) <= parametrized // 2, f"too many sample ids missed: {not_found}"
     # Anonymous and pre-MFA pages too: the login, MFA and enrolment pages and the lockout page.
