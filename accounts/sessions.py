@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
@@ -121,11 +122,17 @@ def sessions_of(user: User) -> list[UserSession]:
 def end_sessions(user: User) -> int:
     """Delete every session of ``user``; returns how many were ended.
 
-    Reads only the person's own ``UserSession`` rows (every session gets one at login, or on its
-    first request), never the whole session store.
+    The person's sessions are found through their ``UserSession`` rows (every login makes one), not
+    by reading the whole session store; only sessions without a row (anonymous ones, or one made
+    without ``django.contrib.auth.login`` and not used since) are decoded to make sure none is missed.
     """
+    user_id = str(user.pk)
     with transaction.atomic():
-        keys = list(UserSession.objects.filter(user=user).values_list("session_key", flat=True))
+        keys = set(UserSession.objects.filter(user=user).values_list("session_key", flat=True))
+        untracked = Session.objects.filter(expire_date__gt=timezone.now()).exclude(
+            session_key__in=UserSession.objects.values("session_key")
+        )
+        keys.update(s.session_key for s in untracked.iterator() if s.get_decoded().get(SESSION_KEY) == user_id)
         ended, _ = Session.objects.filter(session_key__in=keys, expire_date__gt=timezone.now()).delete()
         Session.objects.filter(session_key__in=keys).delete()
         UserSession.objects.filter(user=user).delete()

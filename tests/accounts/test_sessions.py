@@ -184,3 +184,21 @@ def test_after_mfa_the_first_device_code_is_the_bound_device(client, admin):
     store = SessionStore(session_key=session_key(client))
     assert store[DEVICE_ID_SESSION_KEY] == TOTPDevice.objects.get(user=admin).persistent_id
     assert fresh_code  # the helper used by sign_in
+
+
+def test_end_sessions_also_finds_a_session_made_without_the_login_page(admin):
+    from django.test import Client
+
+    helper_made = login_client(Client(), admin)  # no user_logged_in, no row yet
+    assert not UserSession.objects.filter(user=admin).exists()
+    assert end_sessions(admin) == 1
+    assert helper_made.get(ME)["Location"].startswith("/studio/login/")
+
+
+def test_a_helper_made_session_is_tracked_when_next_touched(admin):
+    from django.test import Client
+
+    helper_made = login_client(Client(), admin)
+    shift_session(helper_made, seen=60)
+    assert helper_made.get("/api/v1/users/").status_code == 200
+    assert UserSession.objects.filter(user=admin, session_key=session_key(helper_made)).exists()
