@@ -110,7 +110,7 @@ class ServiceAccountForm(forms.Form):
     ip_allowlist = forms.CharField(
         label="IP allowlist",
         required=False,
-        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "10.0.0.0/8\n203.0.113.7"}),
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "10.0.0.0/8\n203.0.113.7"}),
         help_text="CIDR networks or addresses, one per line. Empty: requests from any address.",
     )
     token_ttl_minutes = forms.IntegerField(

@@ -41,6 +41,7 @@ from .views import call_service, found
 
 NONCES_SESSION_KEY = "vs_sa_keygen_nonces"
 EXPIRING_SOON = timedelta(days=30)
+JUST_NOW = timedelta(minutes=1)
 admin_page = studio_page(roles=[ACCOUNT_ADMIN])
 
 
@@ -51,7 +52,12 @@ def service_account_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/studio/service_account_list.html",
-        {"title": "Service accounts", "accounts": service_account_list_with_keys(now), "soon": now + EXPIRING_SOON},
+        {
+            "title": "Service accounts",
+            "accounts": service_account_list_with_keys(now),
+            "soon": now + EXPIRING_SOON,
+            "recent": now - JUST_NOW,
+        },
     )
 
 
@@ -89,6 +95,7 @@ def _account_page(
             "bindings": bindings_of_service_account(account).order_by("role__name"),
             "now": now,
             "soon": now + EXPIRING_SOON,
+            "recent": now - JUST_NOW,
         },
         status=400 if form is not None and form.errors else 200,
     )
