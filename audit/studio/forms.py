@@ -17,7 +17,7 @@ class EventFilterForm(forms.Form):
     action = forms.CharField(
         required=False,
         label="Action",
-        widget=forms.TextInput(attrs={"placeholder": "user.deactivate or auth.*", "list": "audit-actions"}),
+        widget=forms.TextInput(attrs={"placeholder": "e.g. auth.*", "list": "audit-actions"}),
     )
     vault = forms.ChoiceField(required=False, label="Vault")
     decision = forms.ChoiceField(

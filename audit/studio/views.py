@@ -99,6 +99,7 @@ def audit_event(request: HttpRequest, seq: int) -> HttpResponse:
             "event": event,
             "data": data,
             "vault_name": vault_name,
+            "has_next": AuditEvent.objects.filter(seq=event.seq + 1).exists(),
             "details_json": json.dumps(data["details"], indent=2, ensure_ascii=False),
             "raw_json": json.dumps(data, indent=2, ensure_ascii=False),
         },
