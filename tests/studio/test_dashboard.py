@@ -51,6 +51,7 @@ def _get(client: Any, user: User) -> str:
     login_client(client, user)
     response = client.get(reverse("studio:dashboard"))
     assert response.status_code == 200
+    assert "'unsafe-inline'" not in response.headers["Content-Security-Policy"]
     assert b"<script>" not in response.content and b'style="' not in response.content
     return response.content.decode()
 

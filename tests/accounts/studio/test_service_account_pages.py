@@ -62,6 +62,7 @@ def test_every_page_for_account_admin(client: Any, admin: User, account: Service
     ):
         response = client.get(url)
         assert response.status_code == 200, url
+        assert "'unsafe-inline'" not in response.headers["Content-Security-Policy"]
         assert b"<script>" not in response.content and b'style="' not in response.content
 
 

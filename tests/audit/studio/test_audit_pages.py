@@ -61,6 +61,7 @@ def test_auditor_pages(client: Any, auditor: User) -> None:
     for url in (reverse("studio:audit"), reverse("studio:audit_event", args=[2])):
         response = client.get(url)
         assert response.status_code == 200, url
+        assert "'unsafe-inline'" not in response.headers["Content-Security-Policy"]
         assert b"<script>" not in response.content and b'style="' not in response.content
     assert client.get(reverse("studio:audit_event", args=[999])).status_code == 404
 
