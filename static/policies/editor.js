@@ -38,27 +38,35 @@
     return "tok-ident";
   }
 
-  function highlightLine(line) {
+  function highlightLine(line, columns) {
+    // columns: the 1-based columns the compiler reported on this line; the token there is underlined.
     var out = "";
     var words = 0;
     var match;
     TOKEN.lastIndex = 0;
     while ((match = TOKEN.exec(line)) !== null) {
       if (match[0] === "") { TOKEN.lastIndex++; continue; }
-      if (match[1]) { out += span("tok-comment", match[1]); }
-      else if (match[2]) { out += span("tok-string", match[2]); }
-      else if (match[3]) { out += span("tok-number", match[3]); }
-      else if (match[4]) { out += span(wordClass(match[4], words), match[4]); words++; }
-      else if (match[5]) { out += span("tok-op", match[5]); }
-      else if (match[6]) { out += escape(match[6]); }
-      else { out += span("tok-error", match[7]); }
+      var start = match.index + 1;
+      var end = start + match[0].length;
+      var marked = (columns || []).some(function (c) { return c >= start && c < end; });
+      var cls;
+      if (match[1]) { cls = "tok-comment"; }
+      else if (match[2]) { cls = "tok-string"; }
+      else if (match[3]) { cls = "tok-number"; }
+      else if (match[4]) { cls = wordClass(match[4], words); words++; }
+      else if (match[5]) { cls = "tok-op"; }
+      else if (match[6]) { out += escape(match[6]); continue; }
+      else { cls = "tok-error"; }
+      out += span(marked ? cls + " tok-error" : cls, match[0]);
     }
     return out;
   }
 
   function errorLines() {
     var lines = {};
-    errors.forEach(function (e) { if (e.line) { lines[e.line] = true; } });
+    errors.forEach(function (e) {
+      if (e.line) { (lines[e.line] = lines[e.line] || []).push(e.column); }
+    });
     return lines;
   }
 
@@ -70,7 +78,7 @@
     for (var i = 0; i < lines.length; i++) {
       var n = i + 1;
       var cls = bad[n] ? "line line-error" : "line";
-      html += '<span class="' + cls + '" data-line="' + n + '">' + (highlightLine(lines[i]) || " ") + "</span>";
+      html += '<span class="' + cls + '" data-line="' + n + '">' + (highlightLine(lines[i], bad[n]) || " ") + "</span>";
       numbers += "<span" + (bad[n] ? ' class="gutter-error"' : "") + ">" + n + "</span>";
     }
     highlight.innerHTML = html;

@@ -52,7 +52,10 @@ class ColumnForm(forms.Form):
     )
     tokenization = forms.ChoiceField(choices=_choices(TOKENIZATION_KINDS), initial="NONE")
     token_ttl_minutes = forms.IntegerField(
-        required=False, min_value=1, help_text="Only for TRANSIENT tokens: the minutes a token lives."
+        label="Token lifetime (minutes)",
+        required=False,
+        min_value=1,
+        help_text="Only for TRANSIENT tokens: the minutes a token lives.",
     )
     default_redaction = forms.ChoiceField(
         choices=_choices(REDACTION_LEVELS),
@@ -132,6 +135,7 @@ def attach_schema_errors(form: forms.Form, details: list[dict[str, str]], prefix
     field; every other error (another column, a stored-data conflict) on the form as a whole."""
     for detail in details:
         path, message = detail.get("field", ""), detail.get("message", "")
+        message = message[:1].upper() + message[1:]
         option = path[len(prefix) + 1 :] if path.startswith(prefix + ".") else None
         if option is not None:
             option = _INDEX.sub("", option)
