@@ -206,8 +206,9 @@ def record_reveal_page(request: HttpRequest, vault_id: Any, table: str, record_i
     if parse_uuid(record_id) is None:
         raise Http404("No such record.")
     if request.method != "POST":
-        form = RevealForm(request.GET)
         column = request.GET.get("column", "")
+        if column == "":
+            raise Http404("Name the column to reveal.")
         return render(
             request,
             "vaults/reveal_confirm.html",
@@ -217,11 +218,12 @@ def record_reveal_page(request: HttpRequest, vault_id: Any, table: str, record_i
                 "table": table,
                 "record_id": record_id,
                 "column": column,
-                "form": form,
                 "back": reverse("studio:table_records", kwargs={"vault_id": vault.id, "table": table}),
             },
         )
-    form = RevealForm(request.POST)
+    # The reveal form names its column in the query string too, so that after a step-up (which
+    # returns to this URL by GET, then posts the confirmation here) the column is not lost.
+    form = RevealForm({**request.GET.dict(), **request.POST.dict()})
     if not form.is_valid():
         raise Http404("No such column.")
     column = form.cleaned_data["column"]

@@ -12,7 +12,15 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from policies.models import Policy, Role, RoleBinding
 from tests.studio_support import login_client, make_person
-from tests.vaults.studio.support import ACTOR, MASKED_POLICY, PLAIN_POLICY, analyst, persons_vault, policy_of
+from tests.vaults.studio.support import (
+    ACTOR,
+    MASKED_POLICY,
+    PLAIN_POLICY,
+    analyst,
+    assert_strict_csp,
+    persons_vault,
+    policy_of,
+)
 from vaults.models import Vault
 
 pytestmark = pytest.mark.django_db
@@ -54,8 +62,7 @@ def test_a_vault_owner_with_a_recent_mfa_check_opens_every_page(client: Any, own
     for url in _pages(policy):
         response = client.get(url)
         assert response.status_code == 200, url
-        assert "Content-Security-Policy" in response.headers
-        assert b"<script>" not in response.content and b"style=" not in response.content, url
+        assert_strict_csp(response)
 
 
 @pytest.mark.parametrize("roles", [("AUDITOR",), ("ACCOUNT_ADMIN",)])

@@ -15,7 +15,7 @@ from accounts.services import service_account_create
 from audit.models import AuditEvent
 from policies.models import Role, RoleBinding
 from tests.studio_support import login_client, make_person
-from tests.vaults.studio.support import ACTOR, MASKED_POLICY, persons_vault, policy_of
+from tests.vaults.studio.support import ACTOR, MASKED_POLICY, assert_strict_csp, persons_vault, policy_of
 from vaults.models import Vault
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +55,7 @@ def test_an_account_admin_opens_every_role_page(client: Any, admin: Any, role: R
     for url in _pages(role):
         response = client.get(url)
         assert response.status_code == 200, url
-        assert b"<script>" not in response.content and b"style=" not in response.content, url
+        assert_strict_csp(response)
     listing = client.get(reverse("studio:roles")).context
     assert {r.name for r in listing["builtin"]} == {"ACCOUNT_ADMIN", "VAULT_OWNER", "AUDITOR"}
     assert [r.name for r in listing["custom"]] == ["support"]

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from accounts.services import service_account_create
 from tests.studio_support import login_client, make_person
-from tests.vaults.studio.support import ACTOR, analyst, grant, persons_vault
+from tests.vaults.studio.support import ACTOR, analyst, assert_strict_csp, grant, persons_vault
 from vaults.models import Vault
 
 pytestmark = pytest.mark.django_db
@@ -45,6 +45,7 @@ def test_simulate_a_person(client: Any, owner: Any, vault: Vault) -> None:
     subject = analyst("analyst@example.com", vault, POLICY)
     response = _ask(client, vault, f"user:{subject.pk}", redaction="PLAIN_TEXT")
     assert response.status_code == 200
+    assert_strict_csp(response)
     answer = response.context["answer"]
     assert answer["allowed"]
     columns = {c["name"]: c for c in answer["columns"]}

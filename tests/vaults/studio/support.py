@@ -3,6 +3,7 @@ people, and people whose roles carry policies. Services do the writing, as in pr
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -118,3 +119,15 @@ def analyst(email: str, vault: Vault, source: str, **kwargs: Any) -> Any:
 
 def policy_of(vault: Vault, name: str, source: str) -> Policy:
     return policy_create(actor=ACTOR, vault=vault, name=name, source=source)
+
+
+_INLINE = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(?!</script>)|<style|\sstyle=|\son[a-z]+=", re.I)
+
+
+def assert_strict_csp(response: Any) -> None:
+    """The page carries the CSP header and nothing the CSP would block: no inline script (a
+    ``json_script`` data block is not a script), no style attribute or block, no on* handler."""
+    assert "Content-Security-Policy" in response.headers
+    content = re.sub(rb'<script id="[^"]+" type="application/json">.*?</script>', b"", response.content, flags=re.S)
+    found = _INLINE.search(content)
+    assert found is None, found.group(0) if found else None

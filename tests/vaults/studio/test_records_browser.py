@@ -5,13 +5,22 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from django.urls import reverse
 
 from audit.models import AuditEvent
 from tests.studio_support import login_client, make_person
-from tests.vaults.studio.support import MASKED_POLICY, PEOPLE, PLAIN_POLICY, analyst, grant, persons_vault
+from tests.vaults.studio.support import (
+    MASKED_POLICY,
+    PEOPLE,
+    PLAIN_POLICY,
+    analyst,
+    assert_strict_csp,
+    grant,
+    persons_vault,
+)
 from vaults.models import Vault
 
 pytestmark = pytest.mark.django_db
@@ -47,6 +56,8 @@ def test_an_analyst_sees_values_masked_by_default_even_with_a_plain_text_grant(c
     login_client(client, analyst("plain@example.com", vault, PLAIN_POLICY))
     response = client.get(_page(vault))
     assert response.status_code == 200
+    assert_strict_csp(response)
+    assert_strict_csp(client.get(reverse("studio:records")))
     assert len(response.context["rows"]) == 3
     _no_plaintext(response.content)
     assert {c.value for c in _cells(response, "ssn")} == {"***-**-6789", "***-**-7890", "***-**-8901"}
@@ -109,10 +120,20 @@ def test_reveal_without_a_recent_mfa_check_goes_to_step_up_and_reveals_nothing(c
     person = analyst("stale@example.com", vault, PLAIN_POLICY)
     login_client(client, person, mfa_recent=False)
     record = vault.tables.get().records.order_by("created_at").first()
-    response = client.post(_reveal(vault, str(record.pk)), {"column": "ssn"})
+    url = _reveal(vault, str(record.pk)) + "?column=ssn&offset=0&limit=25"  # as the page's reveal form posts
+    response = client.post(url, {"column": "ssn", "offset": "0", "limit": "25"})
     assert response.status_code == 302
-    assert response.url.startswith(reverse("studio:step_up") + "?next=")
+    assert response.url == reverse("studio:step_up") + "?" + urlencode({"next": url})
     assert not AuditEvent.objects.filter(action__in=["record.reveal", "record.read"]).exists()
+    # Back from step-up (now recent), the page asks to confirm by GET, and the confirmation reveals.
+    login_client(client, person)
+    confirm = client.get(url)
+    assert b'name="column" value="ssn"' in confirm.content
+    _no_plaintext(confirm.content)
+    assert not AuditEvent.objects.filter(action="record.reveal").exists()
+    response = client.post(url)
+    assert [c.value for c in _cells(response, "ssn") if c.revealed] == ["123-45-6789"]
+    assert AuditEvent.objects.filter(action="record.reveal").count() == 1
 
 
 def test_reveal_shows_the_plain_value_and_is_audited(client: Any, vault: Vault) -> None:

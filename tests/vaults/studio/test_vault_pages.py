@@ -13,7 +13,7 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from policies.models import Role, RoleBinding
 from tests.studio_support import login_client, make_person
-from tests.vaults.studio.support import MASKED_POLICY, analyst, persons_vault
+from tests.vaults.studio.support import MASKED_POLICY, analyst, assert_strict_csp, persons_vault
 from vaults.models import Column, Table, Vault
 from vaults.selectors import vault_schema
 
@@ -53,8 +53,7 @@ def test_a_vault_owner_opens_every_vault_page(client: Any, owner: Any, vault: Va
     for url in _pages(vault):
         response = client.get(url)
         assert response.status_code == 200, url
-        assert "Content-Security-Policy" in response.headers
-        assert b"<script>" not in response.content and b"style=" not in response.content, url
+        assert_strict_csp(response)
 
 
 @pytest.mark.parametrize("roles", [("AUDITOR",), ("ACCOUNT_ADMIN",)])
