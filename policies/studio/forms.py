@@ -12,6 +12,7 @@ from accounts.models import Group, ServiceAccount, User
 from policies.api.simulate import ACTIONS, LEVELS
 from policies.models import Policy
 from vaults.models import Table, Vault
+from vaultstudio.inputs import parse_uuid
 
 
 class PolicyForm(forms.Form):
@@ -59,7 +60,10 @@ def principal_choices() -> list[tuple[str, Any]]:
 
 
 def resolve_principal(value: str) -> User | ServiceAccount | None:
-    kind, _, pk = value.partition(":")
+    kind, _, raw = value.partition(":")
+    pk = parse_uuid(raw)
+    if pk is None:
+        return None
     if kind == "user":
         return User.objects.filter(pk=pk).first()
     if kind == "sa":
@@ -171,9 +175,10 @@ class BindingForm(forms.Form):
             del self.fields["vault"]
 
     def clean_subject(self) -> dict[str, Any]:
-        kind, _, pk = self.cleaned_data["subject"].partition(":")
+        kind, _, raw = self.cleaned_data["subject"].partition(":")
         model = {"user": User, "group": Group, "sa": ServiceAccount}.get(kind)
-        found = model.objects.filter(pk=pk).first() if model is not None else None  # type: ignore[attr-defined]
+        pk = parse_uuid(raw)
+        found = model.objects.filter(pk=pk).first() if model is not None and pk else None  # type: ignore[attr-defined]
         if found is None:
             raise forms.ValidationError("Choose a person, a group or a service account.")
         return {{"sa": "service_account"}.get(kind, kind): found}
