@@ -22,13 +22,13 @@ from django.urls import reverse
 from policies.engine import Decision
 from vaults.masking import MASKED, PLAIN_TEXT, REDACTED, REDACTED_VALUE
 from vaults.models import Column, Table, Vault
-from vaults.records import ReadRequest, VaultAccess, records_read
+from vaults.records import ReadRequest, VaultAccess, records_read, tokens_detokenize
 from vaults.selectors import vault_get, vault_list
 from vaultstudio.errors import NotFound, VaultError
 from vaultstudio.inputs import parse_uuid
 from vaultstudio.studio.site import studio_page
 
-from .forms import PAGE_SIZES, RecordsPageForm, RevealForm
+from .forms import PAGE_SIZES, DetokenizeForm, RecordsPageForm, RevealForm
 
 NOT_GRANTED = "NOT_GRANTED"
 
@@ -255,3 +255,21 @@ def record_reveal_page(request: HttpRequest, vault_id: Any, table: str, record_i
         messages.info(request, f"Your policy grants {table}.{column} of this record as {level} at most.")
     revealed = Revealed(str(fields["skyflow_id"]), column, value, level)
     return _render_table(request, vault, table, offset, limit, revealed=revealed)
+
+
+@studio_page(step_up=True)
+def detokenize_page(request: HttpRequest, vault_id: Any) -> HttpResponse:
+    """Tokens of a vault back to their values, each at most at the viewer's DETOKENIZATION level
+    (``tokens_detokenize``, the data plane's own path, audits it as ``token.detokenize``). The whole
+    page needs step-up, so that tokens are typed only after it and never travel in a URL."""
+    vault = _vault(vault_id)
+    form = DetokenizeForm(request.POST if request.method == "POST" else None)
+    results = None
+    if request.method == "POST" and form.is_valid():
+        access = VaultAccess(request.user, vault)
+        results = tokens_detokenize(access, [(token, PLAIN_TEXT) for token in form.cleaned_data["tokens"]])
+    return render(
+        request,
+        "vaults/detokenize.html",
+        {"title": f"Detokenize in {vault.name}", "vault": vault, "form": form, "results": results},
+    )

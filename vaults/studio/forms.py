@@ -188,3 +188,23 @@ class RevealForm(forms.Form):
     column = forms.CharField(max_length=63)
     offset = forms.IntegerField(required=False, min_value=0, max_value=10_000_000)
     limit = forms.TypedChoiceField(required=False, choices=[(n, n) for n in PAGE_SIZES], coerce=int)
+
+
+MAX_DETOKENIZE = 25
+
+
+class DetokenizeForm(forms.Form):
+    tokens = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocomplete": "off"}),
+        help_text=f"One token per line (at most {MAX_DETOKENIZE}).",
+    )
+
+    def clean_tokens(self) -> list[str]:
+        tokens = list(dict.fromkeys(t.strip() for t in self.cleaned_data["tokens"].splitlines() if t.strip()))
+        if not tokens:
+            raise forms.ValidationError("Paste at least one token.")
+        if len(tokens) > MAX_DETOKENIZE:
+            raise forms.ValidationError(f"At most {MAX_DETOKENIZE} tokens at a time; got {len(tokens)}.")
+        if any(len(t) > 128 for t in tokens):
+            raise forms.ValidationError("A token is at most 128 characters.")
+        return tokens

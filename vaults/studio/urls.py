@@ -28,6 +28,7 @@ urlpatterns: list[Any] = [
         name="column_drop",
     ),
     path("records/", browser.records_index_page, name="records"),
+    path("records/<uuid:vault_id>/detokenize/", browser.detokenize_page, name="detokenize"),
     path("records/<uuid:vault_id>/<slug:table>/", browser.table_records_page, name="table_records"),
     path(
         "records/<uuid:vault_id>/<slug:table>/<str:record_id>/reveal/",

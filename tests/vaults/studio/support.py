@@ -98,7 +98,9 @@ def persons_vault(name: str | None = None, people: list[dict[str, Any]] | None =
     if rows:
         writer = make_person(f"writer-{uuid.uuid4().hex[:6]}@example.com", mfa=None)
         grant(writer, vault, WRITER_POLICY)
-        records_insert(VaultAccess(writer, vault), "persons", rows, tokenization=False)
+        access = VaultAccess(writer, vault)
+        for row in rows:  # one by one: records are then created (and listed) in this order
+            records_insert(access, "persons", [row], tokenization=False)
     return vault
 
 

@@ -250,3 +250,58 @@ def test_an_unknown_vault_or_table_is_404(client: Any, vault: Vault) -> None:
     assert (
         client.get(reverse("studio:table_records", kwargs={"vault_id": missing, "table": "persons"})).status_code == 404
     )
+
+
+def _ssn_token(vault: Vault, ssn: str) -> str:
+    """The token of ``ssn`` (records are created in the order of PEOPLE)."""
+    from vaults.models import Token
+
+    index = [p["ssn"] for p in PEOPLE].index(ssn)
+    record = vault.tables.get().records.order_by("created_at")[index]
+    return Token.objects.get(record=record, column__name="ssn").token
+
+
+def test_detokenize_needs_step_up(client: Any, vault: Vault) -> None:
+    person = analyst("plain@example.com", vault, "ALLOW DETOKENIZATION ON persons.ssn WITH REDACTION = PLAIN_TEXT")
+    login_client(client, person, mfa_recent=False)
+    url = reverse("studio:detokenize", kwargs={"vault_id": vault.id})
+    for response in (client.get(url), client.post(url, {"tokens": _ssn_token(vault, "123-45-6789")})):
+        assert response.status_code == 302 and response.url.startswith(reverse("studio:step_up"))
+    assert not AuditEvent.objects.filter(action="token.detokenize").exists()
+
+
+def test_detokenize_gives_at_most_the_policys_level_and_is_audited(client: Any, vault: Vault) -> None:
+    plain = analyst("plain@example.com", vault, "ALLOW DETOKENIZATION ON persons.ssn WITH REDACTION = PLAIN_TEXT")
+    token = _ssn_token(vault, "123-45-6789")
+    url = reverse("studio:detokenize", kwargs={"vault_id": vault.id})
+    login_client(client, plain)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert_strict_csp(response)
+    response = client.post(url, {"tokens": f"{token}\nno-such-token\n"})
+    results = {r.token: r for r in response.context["results"]}
+    assert results[token].value == "123-45-6789"
+    assert results["no-such-token"].error == "Token Not Found"
+    event = AuditEvent.objects.get(action="token.detokenize")
+    assert event.actor_id == str(plain.pk) and event.record_count == 1
+
+    login_client(
+        client, analyst("masked@example.com", vault, "ALLOW DETOKENIZATION ON persons.ssn WITH REDACTION = MASKED")
+    )
+    response = client.post(url, {"tokens": token})
+    assert [r.value for r in response.context["results"]] == ["***-**-6789"]
+    _no_plaintext(response.content)
+
+    login_client(client, analyst("reader@example.com", vault, PLAIN_POLICY))  # READ is not DETOKENIZATION
+    response = client.post(url, {"tokens": token})
+    assert [r.error for r in response.context["results"]] == ["Token Not Found"]
+    _no_plaintext(response.content)
+
+
+def test_detokenize_form_errors(client: Any, vault: Vault) -> None:
+    login_client(client, analyst("plain@example.com", vault, PLAIN_POLICY))
+    url = reverse("studio:detokenize", kwargs={"vault_id": vault.id})
+    assert client.post(url, {"tokens": "  \n"}).context["form"].errors["tokens"]
+    many = "\n".join(f"t{i}" for i in range(26))
+    assert "At most 25" in str(client.post(url, {"tokens": many}).context["form"].errors["tokens"])
+    assert not AuditEvent.objects.filter(action="token.detokenize").exists()
