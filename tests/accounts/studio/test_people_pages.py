@@ -12,7 +12,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from accounts.models import Group, User
 from audit.models import AuditEvent
 from policies.models import ACCOUNT_ADMIN, AUDITOR, VAULT_OWNER, Role, RoleBinding
-from tests.studio_support import login_client, make_person
+from tests.studio_support import login_client, make_person, password_only_client
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +65,7 @@ def test_anonymous_is_sent_to_login_and_unverified_to_mfa(client: Any) -> None:
     response = client.get(reverse("studio:users"))
     assert response.status_code == 302 and response.url.startswith(reverse("studio:login"))
     user = make_person("nomfa@example.com", roles=(ACCOUNT_ADMIN,))
-    client.force_login(user)  # password passed, no MFA check in this session
+    password_only_client(client, user)  # password passed, no MFA check in this session
     response = client.get(reverse("studio:users"))
     assert response.status_code == 302 and response.url.startswith(reverse("studio:mfa"))
 
