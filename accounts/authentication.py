@@ -15,7 +15,8 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
-from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication, get_authorization_header
 
 from vaultstudio.errors import Unauthenticated
 from vaultstudio.net import client_ip, ip_allowed
@@ -103,3 +104,28 @@ class ServiceAccountTokenAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Any) -> str:
         return 'Bearer realm="vaultstudio"'
+
+
+class VerifiedSessionAuthentication(SessionAuthentication):
+    """A person's studio session on the management API — only once it has passed MFA (zero trust:
+    a password alone reaches nothing). CSRF is enforced exactly as DRF's SessionAuthentication does."""
+
+    def authenticate(self, request: Any) -> tuple[Any, None] | None:
+        user = getattr(request._request, "user", None)
+        if not user or not user.is_active:
+            return None
+        is_verified = getattr(user, "is_verified", None)
+        if is_verified is None or not is_verified():
+            return None
+        self.enforce_csrf(request)
+        return user, None
+
+
+class VerifiedSessionScheme(OpenApiAuthenticationExtension):
+    """OpenAPI: the studio's session cookie (MFA-verified), as drf-spectacular describes DRF's own."""
+
+    target_class = "accounts.authentication.VerifiedSessionAuthentication"
+    name = "cookieAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME}

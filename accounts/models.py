@@ -1,4 +1,5 @@
-"""People and machines (DESIGN.md §4): User, Group, ServiceAccount, ServiceAccountKey, SigningKey."""
+"""People and machines (DESIGN.md §4): User, Group, ServiceAccount, ServiceAccountKey, SigningKey; a person's
+backup codes and studio sessions."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
+from django_otp.models import Device, TimestampMixin
 
 
 class UserManager(BaseUserManager["User"]):
@@ -155,3 +157,54 @@ class UsedAssertion(models.Model):
 
     digest = models.CharField(max_length=64, primary_key=True, help_text="SHA-256 of the assertion, hex.")
     expires_at = models.DateTimeField(db_index=True)
+
+
+# --- the studio's people: backup codes and tracked sessions ---------------------------------------
+
+
+class BackupCodeDevice(TimestampMixin, Device):
+    """A person's set of single-use backup codes, as one django-otp device.
+
+    django-otp's own StaticDevice keeps its codes in plaintext; here only an HMAC-SHA256 digest of
+    each code is stored (``accounts.mfa.backup_codes``), and a code is deleted when it is used.
+    """
+
+    class Meta:
+        verbose_name = "backup code set"
+
+    def verify_token(self, token: Any) -> bool:
+        from accounts.mfa.backup_codes import consume
+
+        verified = consume(self, str(token))
+        if verified:
+            self.set_last_used_timestamp()
+        return verified
+
+
+class BackupCode(models.Model):
+    """One unused backup code: its HMAC-SHA256 digest (keyed by the server secret and bound to its
+    device), never the code itself."""
+
+    device = models.ForeignKey(BackupCodeDevice, on_delete=models.CASCADE, related_name="codes")
+    digest = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["device", "digest"], name="backup_code_unique_digest")]
+
+
+class UserSession(models.Model):
+    """A person's live studio session, so that it can be listed on their page and ended (alone or all
+    at once, on deactivation) without reading every session in the store."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="studio_sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+
+    def __str__(self) -> str:
+        return f"session of {self.user_id} since {self.created_at:%Y-%m-%d %H:%M}"

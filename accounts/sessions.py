@@ -1,23 +1,139 @@
-"""A person's studio sessions: ending them all at once (deactivation, password change by an admin)."""
+"""A person's studio sessions: when they began and were last used (idle and absolute lifetimes),
+which are live (``UserSession``, listed on the personal page), and ending them — one, or all at once
+(deactivation, password change by an admin).
+
+Sessions are server-side rows (the cookie holds only the key), so a deleted one is dead on the very
+next request.
+"""
 
 from __future__ import annotations
 
-from django.contrib.auth import SESSION_KEY
+import ipaddress
+import time
+from typing import Any
+
+from django.conf import settings
 from django.contrib.sessions.models import Session
+from django.db import transaction
 from django.utils import timezone
 
-from .models import User
+from audit.actors import Actor
+from audit.services import audit_append
+from vaultstudio.net import client_ip
+
+from .models import User, UserSession
+
+LOGIN_AT_SESSION_KEY = "vs_login_at"  # time.time() of the password check
+SEEN_AT_SESSION_KEY = "vs_seen_at"  # time.time() of the last request
+TRACKED_SESSION_KEY = "vs_tracked"  # this session has its UserSession row
+EXPIRED_NOTICE_SESSION_KEY = "vs_expired"  # tell the login page why the person is there
+# Writing the session and its row on every request would cost a write per page; within this many
+# seconds the previous "last seen" stands (far below the idle timeout).
+TOUCH_RESOLUTION_SECONDS = 30
+
+
+def _ip(request: Any) -> str | None:
+    ip = client_ip(request)
+    try:
+        return str(ipaddress.ip_address(ip))
+    except ValueError:
+        return None
+
+
+def session_started(request: Any, user: User) -> None:
+    """Right after Django's login (the session key is already new): the lifetimes start now and the
+    session is tracked."""
+    now = time.time()
+    request.session[LOGIN_AT_SESSION_KEY] = now
+    request.session[SEEN_AT_SESSION_KEY] = now
+    track(request, user)
+
+
+def track(request: Any, user: User) -> None:
+    """Make sure this session has its ``UserSession`` row (sessions created outside the login page,
+    e.g. by tests or SSO, get theirs on their first request)."""
+    if request.session.session_key is None:
+        request.session.save()
+    UserSession.objects.update_or_create(
+        session_key=request.session.session_key,
+        defaults={
+            "user": user,
+            "ip": _ip(request),
+            "user_agent": request.META.get("HTTP_USER_AGENT", "")[:255],
+            "last_seen_at": timezone.now(),
+        },
+    )
+    request.session[TRACKED_SESSION_KEY] = True
+
+
+def session_rotated(request: Any, old_key: str | None) -> None:
+    """After ``request.session.cycle_key()``: the row follows the session to its new key."""
+    new_key = request.session.session_key
+    if old_key and new_key and old_key != new_key:
+        UserSession.objects.filter(session_key=old_key).update(session_key=new_key)
+
+
+def expiry_reason(request: Any, now: float | None = None) -> str | None:
+    """Why this logged-in session must end now ("idle" or "absolute"), or None if it may go on.
+    A session without its start time (made by something that skipped ``session_started``) is
+    treated as expired: fail closed."""
+    now = time.time() if now is None else now
+    login_at = request.session.get(LOGIN_AT_SESSION_KEY)
+    seen_at = request.session.get(SEEN_AT_SESSION_KEY, login_at)
+    if login_at is None or now - float(login_at) > settings.VAULTSTUDIO_SESSION_ABSOLUTE_SECONDS:
+        return "absolute"
+    if seen_at is None or now - float(seen_at) > settings.VAULTSTUDIO_SESSION_IDLE_SECONDS:
+        return "idle"
+    return None
+
+
+def touch(request: Any, user: User, now: float | None = None) -> None:
+    """Record that the session was used now (at most once per ``TOUCH_RESOLUTION_SECONDS``)."""
+    now = time.time() if now is None else now
+    seen_at = float(request.session.get(SEEN_AT_SESSION_KEY, 0))
+    if not request.session.get(TRACKED_SESSION_KEY):
+        request.session[SEEN_AT_SESSION_KEY] = now
+        track(request, user)
+    elif now - seen_at >= TOUCH_RESOLUTION_SECONDS:
+        request.session[SEEN_AT_SESSION_KEY] = now
+        UserSession.objects.filter(session_key=request.session.session_key).update(last_seen_at=timezone.now())
+
+
+def forget(session_key: str | None) -> None:
+    """The session is over (logout, expiry): drop its row."""
+    if session_key:
+        UserSession.objects.filter(session_key=session_key).delete()
+
+
+def sessions_of(user: User) -> list[UserSession]:
+    """The person's live sessions, most recently used first."""
+    live = Session.objects.filter(expire_date__gt=timezone.now()).values("session_key")
+    return list(UserSession.objects.filter(user=user, session_key__in=live).order_by("-last_seen_at"))
 
 
 def end_sessions(user: User) -> int:
-    """Delete every unexpired session of ``user``; returns how many were ended.
+    """Delete every session of ``user``; returns how many were ended.
 
-    Reads each live session to find the person's, so it costs one pass over live sessions. Sessions
-    are server-side rows, so a deleted one is dead on the very next request.
+    Reads only the person's own ``UserSession`` rows (every session gets one at login, or on its
+    first request), never the whole session store.
     """
-    ended = []
-    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
-        if session.get_decoded().get(SESSION_KEY) == str(user.pk):
-            ended.append(session.session_key)
-    Session.objects.filter(session_key__in=ended).delete()
-    return len(ended)
+    with transaction.atomic():
+        keys = list(UserSession.objects.filter(user=user).values_list("session_key", flat=True))
+        ended, _ = Session.objects.filter(session_key__in=keys, expire_date__gt=timezone.now()).delete()
+        Session.objects.filter(session_key__in=keys).delete()
+        UserSession.objects.filter(user=user).delete()
+    return ended
+
+
+def session_end(*, actor: Actor, session: UserSession) -> None:
+    """End one of a person's sessions from their personal page (or an admin's), audited."""
+    with transaction.atomic():
+        audit_append(
+            actor=actor,
+            action="session.end",
+            resource_type="USER",
+            resource_ids=[str(session.user_id)],
+            details={"session_id": session.pk, "started": session.created_at.isoformat()},
+        )
+        Session.objects.filter(session_key=session.session_key).delete()
+        session.delete()

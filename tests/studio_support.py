@@ -18,6 +18,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
+from accounts.sessions import LOGIN_AT_SESSION_KEY, SEEN_AT_SESSION_KEY
 from accounts.stepup import MFA_AT_SESSION_KEY
 from policies.models import Role, RoleBinding
 
@@ -62,6 +63,8 @@ def session_state(user: User, *, mfa_recent: bool = True) -> dict[str, Any]:
         HASH_SESSION_KEY: user.get_session_auth_hash(),
         DEVICE_ID_SESSION_KEY: verified_device(user).persistent_id,
         MFA_AT_SESSION_KEY: now if mfa_recent else now - settings.VAULTSTUDIO_STEP_UP_SECONDS - 60,
+        LOGIN_AT_SESSION_KEY: now,  # accounts.middleware: idle and absolute lifetimes
+        SEEN_AT_SESSION_KEY: now,
     }
     return state
 

@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.StudioSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -221,7 +222,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("VAULTSTUDIO_MAX_BODY_BYTES", default=10 *
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.ServiceAccountTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "accounts.authentication.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -288,7 +289,10 @@ AXES_COOLOFF_TIME = env.float("VAULTSTUDIO_LOCKOUT_HOURS", default=0.5)
 # address try every account; an address-only one lets a botnet try one account).
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_USERNAME_FORM_FIELD = "email"
-AXES_RESET_ON_SUCCESS = True
+# Failures are cleared when the person passes MFA (accounts.login.services.mfa_passed), not at the
+# password: else a known password would reset the count of wrong MFA codes at every new try.
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "accounts.login.views.lockout_response"
 AXES_VERBOSE = False
 # WebAuthn / passkeys (django-otp-webauthn): the relying party is this server's host. Browsers allow
 # WebAuthn only on https:// origins and on http://localhost, so a plain-http base URL on another

@@ -15,6 +15,7 @@ from audit.actors import Actor
 from audit.models import AuditEvent
 from audit.selectors import EventFilter, iter_events
 from audit.services import CHAIN_BROKEN_CACHE_KEY
+from tests.studio_support import login_client
 
 from .conftest import triggers_dropped
 
@@ -51,7 +52,8 @@ def client_for(service_account_factory, token_for, auditor_api):
 
     def superuser() -> APIClient:
         client = APIClient()
-        client.force_login(User.objects.create_superuser("root@example.com"))
+        # A studio session that has passed MFA: a password-only one is refused (tests/accounts).
+        login_client(client, User.objects.create_superuser("root@example.com"))
         return client
 
     makers = {

@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from policies.models import BUILTIN_ROLES, Role, RoleBinding
+from tests.studio_support import login_client
 
 from .support import assert_error, audit_actions, last_audit_event, send
 
@@ -332,7 +333,7 @@ def test_a_binding_made_through_the_api_grants_and_its_removal_revokes(admin_api
 
 def test_a_studio_session_is_audited_as_the_person(api, user_factory):
     person = user_factory("admin@example.com", is_superuser=True)
-    api.force_login(person)
+    login_client(api, person)  # a studio session that has passed MFA
     response = send(api, "post", BASE, {"name": "from-the-studio"})
     assert response.status_code == 201, response.content
     event = last_audit_event()

@@ -1,0 +1,103 @@
+"""Changes to a person's MFA devices — each audited in its transaction (DESIGN.md §3.3, §10)."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import BackupCode, BackupCodeDevice, User
+from audit.actors import Actor
+from audit.services import audit_append
+from vaultstudio.errors import Conflict
+
+from . import backup_codes
+from .devices import KIND_LABELS, has_primary_device, kind_of, primary_devices
+
+PENDING_TOTP_NAME = "Authenticator app"
+
+
+def totp_secret_base32(device: TOTPDevice) -> str:
+    """The secret as authenticator apps take it when typed in (RFC 4648 base32, no padding)."""
+    return base64.b32encode(device.bin_key).decode("ascii").rstrip("=")
+
+
+def totp_device_start(*, user: User, pending_id: int | None = None) -> TOTPDevice:
+    """The unconfirmed TOTP device an enrolment page shows: the one already pending in this
+    session, or a new one. It does not count (nor is it audited) until a code confirms it."""
+    if pending_id is not None:
+        device = TOTPDevice.objects.filter(user=user, confirmed=False, pk=pending_id).first()
+        if device is not None:
+            return device
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    return TOTPDevice.objects.create(user=user, name=PENDING_TOTP_NAME, confirmed=False)
+
+
+def totp_device_confirm(*, actor: Actor, device: TOTPDevice, token: str, name: str = "") -> bool:
+    """Confirm a pending TOTP device with a code from the app; False (and nothing changes) if the
+    code is wrong. The code is spent: TOTPDevice refuses any time step up to the one used here."""
+    with transaction.atomic():
+        device = TOTPDevice.objects.select_for_update().get(pk=device.pk, confirmed=False)
+        if not device.verify_token(token):
+            return False
+        device.confirmed = True
+        device.name = (name or PENDING_TOTP_NAME).strip()[:64]
+        device.save(update_fields=["confirmed", "name"])
+        _audit_device(actor, "mfa.device.create", device)
+    return True
+
+
+def webauthn_device_added(*, actor: Actor, device: Any) -> None:
+    """Audit a passkey that django-otp-webauthn has just registered (it saves the credential itself)."""
+    _audit_device(actor, "mfa.device.create", device)
+
+
+def device_remove(*, actor: Actor, device: Any) -> None:
+    """Remove a TOTP app or passkey. The last one cannot go: MFA is mandatory (add another first)."""
+    with transaction.atomic():
+        others = [row for row in primary_devices(device.user) if row.device != device]
+        if not others:
+            raise Conflict("This is your only authenticator: add another one before removing it.")
+        _audit_device(actor, "mfa.device.delete", device)
+        device.delete()
+
+
+def backup_codes_regenerate(*, actor: Actor, user: User) -> list[str]:
+    """Replace the person's backup codes with new ones and return them (to be shown once only)."""
+    codes = backup_codes.new_codes()
+    with transaction.atomic():
+        device = BackupCodeDevice.objects.filter(user=user).first()
+        if device is None:
+            device = BackupCodeDevice.objects.create(user=user, name="Backup codes", confirmed=True)
+        device.codes.all().delete()
+        BackupCode.objects.bulk_create(
+            BackupCode(device=device, digest=backup_codes.digest(device.pk, c)) for c in codes
+        )
+        audit_append(
+            actor=actor,
+            action="mfa.backup_codes.regenerate",
+            resource_type="USER",
+            resource_ids=[str(user.pk)],
+            details={"count": len(codes)},
+        )
+    return codes
+
+
+def enrolment_complete(*, actor: Actor, user: User) -> list[str]:
+    """After a person's first authenticator: their backup codes (shown once)."""
+    if not has_primary_device(user):
+        raise Conflict("No authenticator is confirmed yet.")
+    return backup_codes_regenerate(actor=actor, user=user)
+
+
+def _audit_device(actor: Actor, action: str, device: Any) -> None:
+    kind = kind_of(device)
+    audit_append(
+        actor=actor,
+        action=action,
+        resource_type="USER",
+        resource_ids=[str(device.user_id)],
+        details={"device_kind": kind, "device_id": device.pk, "device_name": device.name, "label": KIND_LABELS[kind]},
+    )
