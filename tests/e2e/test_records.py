@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from audit.models import AuditEvent
 from tests.studio_support import browser_session_cookie
-from tests.vaults.studio.support import MASKED_POLICY, PEOPLE, PLAIN_POLICY, STUB_URLCONF, analyst, persons_vault
+from tests.vaults.studio.support import MASKED_POLICY, PEOPLE, PLAIN_POLICY, analyst, persons_vault
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,8 +20,7 @@ PLAINTEXTS = [p[c] for p in PEOPLE for c in ("name", "email", "ssn", "card_numbe
 
 
 @pytest.fixture(autouse=True)
-def _stub_urls(settings: Any) -> None:
-    settings.ROOT_URLCONF = STUB_URLCONF
+def _fast_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
