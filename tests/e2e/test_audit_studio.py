@@ -13,7 +13,6 @@ from audit.models import AuditEvent
 from audit.services import audit_append
 from policies.models import AUDITOR
 from tests.studio_support import browser_session_cookie, make_person
-from tests.studio_urls_stub_studio2 import studio2_stub_urls  # noqa: F401  (autouse fixture)
 from vaults.models import Vault
 
 pytestmark = pytest.mark.django_db(transaction=True)

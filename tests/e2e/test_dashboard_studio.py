@@ -11,7 +11,6 @@ from django.utils import timezone
 from accounts import services
 from policies.models import ACCOUNT_ADMIN, AUDITOR, VAULT_OWNER
 from tests.studio_support import browser_session_cookie, make_person
-from tests.studio_urls_stub_studio2 import studio2_stub_urls  # noqa: F401  (autouse fixture)
 from vaults.models import DataKey, Record, Table
 from vaults.schema import parse_schema
 from vaults.services import vault_create

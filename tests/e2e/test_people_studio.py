@@ -10,7 +10,6 @@ import pytest
 from accounts.models import Group, User
 from policies.models import ACCOUNT_ADMIN, AUDITOR, VAULT_OWNER
 from tests.studio_support import browser_session_cookie, make_person
-from tests.studio_urls_stub_studio2 import studio2_stub_urls  # noqa: F401  (autouse fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -14,7 +14,6 @@ from accounts.models import ServiceAccount, ServiceAccountKey
 from policies.models import ACCOUNT_ADMIN
 from tests.conftest import make_assertion
 from tests.studio_support import browser_session_cookie, make_person
-from tests.studio_urls_stub_studio2 import studio2_stub_urls  # noqa: F401  (autouse fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

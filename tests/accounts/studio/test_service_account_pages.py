@@ -22,6 +22,7 @@ from accounts.models import ServiceAccount, ServiceAccountKey, User
 from audit.models import AuditEvent
 from policies.models import ACCOUNT_ADMIN, AUDITOR, VAULT_OWNER
 from tests.conftest import make_assertion
+from tests.query_budget import assert_constant_queries
 from tests.studio_support import login_client, make_person
 
 pytestmark = pytest.mark.django_db
@@ -104,25 +105,29 @@ def test_key_generate_and_upload_need_a_recent_mfa_check(client: Any, account: S
 def test_list_shows_keys_summary_in_constant_queries(
     client: Any, admin: User, actor: Any, django_assert_max_num_queries: Any
 ) -> None:
-    for i in range(15):
-        account = services.service_account_create(actor=actor, name=f"app-{i}", ip_allowlist=["10.0.0.0/8"])
-        services.service_account_key_generate(
-            actor=actor, account=account, algorithm="ES256", expires_at=timezone.now() + timedelta(days=5)
-        )
-    with django_assert_max_num_queries(8):
-        response = client.get(reverse("studio:service_accounts"))
-    html = response.content.decode()
-    assert response.status_code == 200 and "app-14" in html and "1 network" in html and "badge-warn" in html
+    def grow() -> None:
+        for i in range(15):
+            account = services.service_account_create(actor=actor, name=f"app-{i}", ip_allowlist=["10.0.0.0/8"])
+            services.service_account_key_generate(
+                actor=actor, account=account, algorithm="ES256", expires_at=timezone.now() + timedelta(days=5)
+            )
+
+    services.service_account_create(actor=actor, name="first")
+    assert_constant_queries(client, reverse("studio:service_accounts"), grow, django_assert_max_num_queries)
+    html = client.get(reverse("studio:service_accounts")).content.decode()
+    assert "app-14" in html and "1 network" in html and "badge-warn" in html
 
 
 def test_detail_queries_do_not_grow_with_keys(
     client: Any, admin: User, account: ServiceAccount, actor: Any, django_assert_max_num_queries: Any
 ) -> None:
-    for _ in range(6):
-        key, _ = services.service_account_key_generate(actor=actor, account=account, algorithm="ES256")
-        services.service_account_key_revoke(actor=actor, key=key)
-    with django_assert_max_num_queries(10):
-        assert client.get(reverse("studio:service_account_detail", args=[account.pk])).status_code == 200
+    def grow() -> None:
+        for _ in range(6):
+            key, _ = services.service_account_key_generate(actor=actor, account=account, algorithm="ES256")
+            services.service_account_key_revoke(actor=actor, key=key)
+
+    url = reverse("studio:service_account_detail", args=[account.pk])
+    assert_constant_queries(client, url, grow, django_assert_max_num_queries)
 
 
 def test_create_writes_account_with_allowlist_and_ttl(client: Any, admin: User) -> None:
