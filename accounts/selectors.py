@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet
+from django.utils import timezone
 
 from vaultstudio.errors import NotFound
 from vaultstudio.inputs import parse_uuid
@@ -135,3 +138,93 @@ def service_account_key_for(key_id: str, client_id: str) -> ServiceAccountKey | 
     key = ServiceAccountKey.from_db(connection.alias, list(_KEY_FIELDS), values[:n])
     key.service_account = account
     return key
+
+
+# --- people and service accounts as the studio lists them -----------------------------------------
+
+# How the studio names each kind of MFA device; a device type not named here shows its verbose name.
+MFA_DEVICE_LABELS = {
+    "otp_totp.totpdevice": "TOTP",
+    "otp_static.staticdevice": "Backup codes",
+    "django_otp_webauthn.webauthncredential": "WebAuthn",
+}
+
+
+def mfa_device_label(model: Any) -> str:
+    return MFA_DEVICE_LABELS.get(model._meta.label_lower, str(model._meta.verbose_name).capitalize())
+
+
+def mfa_methods_by_user(user_ids: Iterable[Any]) -> dict[Any, list[str]]:
+    """``{user id: sorted labels of their confirmed MFA device types}`` for many people at once.
+
+    One query per device type (TOTP, WebAuthn, backup codes…), whatever the number of people: the same
+    device types ``django_otp.devices_for_user(user, confirmed=True)`` walks for one person.
+    """
+    from django_otp import device_classes
+
+    ids = list(user_ids)
+    methods: dict[Any, set[str]] = {uid: set() for uid in ids}
+    if not ids:
+        return {}
+    for model in device_classes():
+        label = mfa_device_label(model)
+        for uid in model.objects.filter(user_id__in=ids, confirmed=True).values_list("user_id", flat=True).distinct():
+            methods.setdefault(uid, set()).add(label)
+    return {uid: sorted(labels) for uid, labels in methods.items()}
+
+
+def mfa_devices_of(user: User) -> list[Any]:
+    """A person's confirmed MFA devices, every type (django-otp's own walk over the device models)."""
+    from django_otp import devices_for_user
+
+    return list(devices_for_user(user, confirmed=True))
+
+
+def user_search(query: str = "", *, active: bool | None = None) -> QuerySet[User]:
+    """People whose email or name contains ``query`` (any case), optionally only (in)active ones."""
+    people = User.objects.all()
+    query = query.strip()
+    if query:
+        people = people.filter(Q(email__icontains=query) | Q(name__icontains=query))
+    if active is not None:
+        people = people.filter(is_active=active)
+    return people.order_by("email")
+
+
+def group_list_with_counts() -> QuerySet[Group]:
+    return Group.objects.annotate(member_count=Count("members", distinct=True)).order_by("name")
+
+
+def group_get(group_id: Any) -> Group:
+    uid = parse_uuid(group_id)
+    group = Group.objects.filter(pk=uid).first() if uid else None
+    if group is None:
+        raise NotFound(f"No group with id {group_id}.")
+    return group
+
+
+def service_account_list_with_keys(now: datetime | None = None) -> QuerySet[ServiceAccount]:
+    """Service accounts with their usable key count, the nearest expiry of a usable key and the last
+    time any key was used, in one query."""
+    now = now or timezone.now()
+    usable = Q(keys__revoked_at__isnull=True, keys__expires_at__gt=now)
+    return ServiceAccount.objects.annotate(
+        usable_keys=Count("keys", filter=usable, distinct=True),
+        next_expiry=Min("keys__expires_at", filter=usable),
+        last_used=Max("keys__last_used_at"),
+    ).order_by("name")
+
+
+def service_account_keys_expiring(within: timedelta, now: datetime | None = None) -> QuerySet[ServiceAccountKey]:
+    """Usable keys of active accounts that expire within ``within`` (soonest first), account attached."""
+    now = now or timezone.now()
+    return (
+        ServiceAccountKey.objects.select_related("service_account")
+        .filter(
+            revoked_at__isnull=True,
+            expires_at__gt=now,
+            expires_at__lte=now + within,
+            service_account__is_active=True,
+        )
+        .order_by("expires_at")
+    )

@@ -37,11 +37,12 @@ class EventFilter:
     vault: str = ""
     since: datetime | None = None
     until: datetime | None = None
+    decision: str = ""
 
     def as_dict(self) -> dict[str, str]:
         """The filters that are set, as text (for the audit event of an export)."""
         out: dict[str, str] = {}
-        for name in ("actor", "action", "resource_type", "resource_id", "vault"):
+        for name in ("actor", "action", "resource_type", "resource_id", "vault", "decision"):
             if getattr(self, name):
                 out[name] = getattr(self, name)
         for name in ("since", "until"):
@@ -81,6 +82,8 @@ def _filter(queryset: QuerySet[AuditEvent], f: EventFilter) -> QuerySet[AuditEve
         queryset = queryset.filter(resource_id_q(f.resource_id))
     if f.vault:
         queryset = queryset.filter(vault_id=f.vault)
+    if f.decision:
+        queryset = queryset.filter(decision=f.decision)
     if f.since is not None:
         queryset = queryset.filter(ts__gte=to_us(f.since))
     if f.until is not None:
@@ -105,6 +108,18 @@ def events_page(f: EventFilter, *, after: int = 0, limit: int = 100) -> EventPag
     One query: it fetches ``limit + 1`` rows to know whether another page exists.
     """
     rows = list(events_matching(f).filter(seq__gt=after)[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return EventPage(rows, rows[-1].seq if more else None)
+
+
+def events_page_newest_first(f: EventFilter, *, before: int | None = None, limit: int = 50) -> EventPage:
+    """One page of events with seq < ``before`` (all when None), newest first, as the studio's viewer
+    lists them; ``next_cursor`` (the ``before`` of the next, older page) is set only when more follow."""
+    queryset = _filter(AuditEvent.objects.all(), f)
+    if before is not None:
+        queryset = queryset.filter(seq__lt=before)
+    rows = list(queryset.order_by("-seq")[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
     return EventPage(rows, rows[-1].seq if more else None)
@@ -365,3 +380,29 @@ def skyflow_events(
         queryset = queryset.filter(ts__lt=moment) if descending else queryset.filter(ts__gt=moment)
     queryset = queryset.order_by("-seq" if descending else "seq")
     return list(queryset[offset : offset + limit])
+
+
+# --- the chain's status, as the studio shows it ----------------------------------------------------
+
+CHAIN_CHECK_ACTIONS = ("audit.verify", "audit.chain.broken")
+
+
+def last_chain_check() -> AuditEvent | None:
+    """The latest verification of the chain (by a person or the periodic job), or None if never checked."""
+    return AuditEvent.objects.filter(action__in=CHAIN_CHECK_ACTIONS).order_by("-seq").first()
+
+
+def chain_alert() -> dict[str, Any] | None:
+    """The standing alert of a broken chain (set by the periodic check or a verification that found a
+    break, cleared when the chain verifies again), or None."""
+    from django.core.cache import cache
+
+    from .services import CHAIN_BROKEN_CACHE_KEY
+
+    alert = cache.get(CHAIN_BROKEN_CACHE_KEY)
+    return alert if isinstance(alert, dict) else None
+
+
+def event_actions() -> list[str]:
+    """Every action name the log holds (for the viewer's filter), from the action index."""
+    return list(AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct())

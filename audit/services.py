@@ -331,13 +331,15 @@ def audit_chain_verify(*, actor: Actor) -> VerifyResult:
     """Re-verify the chain for ``actor`` and record the check (``audit.verify``, with the result).
 
     The check runs outside any transaction: appends go on meanwhile and are not blocked by it. A
-    break also raises the alert, as the periodic job would.
+    break also raises the alert, as the periodic job would; a clean result clears it.
     """
     result = audit_verify()
     with transaction.atomic():
         audit_append(actor=actor, action="audit.verify", resource_type="AUDIT", details=verify_result_dict(result))
         if not result.valid:
             _raise_chain_alert(result)
+    if result.valid:
+        cache.delete(CHAIN_BROKEN_CACHE_KEY)  # as the periodic check does: the alert ends when the chain verifies
     return result
 
 

@@ -19,8 +19,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.principals import actor_of
+from audit.actors import Actor
 from audit.models import AuditEvent
-from audit.selectors import events_page, iter_events, seq_of_event, skyflow_events
+from audit.selectors import EventFilter, events_page, iter_events, seq_of_event, skyflow_events
 from audit.services import audit_chain_verify, audit_export_begin, verify_result_dict
 from policies.permissions import IsAuditor
 from vaultstudio.errors import BadRequest
@@ -73,6 +74,18 @@ def _ndjson_chunks(pages: Iterable[list[AuditEvent]]) -> Iterator[bytes]:
         ).encode()
 
 
+def ndjson_export_response(*, actor: Actor, filters: EventFilter, after: int = 0) -> StreamingHttpResponse:
+    """Every event matching ``filters`` after seq ``after``, streamed as an NDJSON attachment, up to the
+    export's own ``audit.export`` event. Shared by the API's export and the studio's audit viewer."""
+    # Audited before streaming: if the event cannot be written, the caller gets a 500 and no data.
+    upto = audit_export_begin(actor=actor, export_format="ndjson", filters=filters.as_dict(), after=after)
+    response = StreamingHttpResponse(_ndjson_chunks(iter_events(filters, after=after, upto=upto)), content_type=NDJSON)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    response["Content-Disposition"] = f'attachment; filename="vaultstudio-audit-{stamp}.ndjson"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 class AuditExportView(APIView):
     """``GET /api/v1/audit/export?format=ndjson``: every matching event, streamed."""
 
@@ -97,22 +110,9 @@ class AuditExportView(APIView):
     def get(self, request: Request) -> StreamingHttpResponse:
         query = ExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        filters = query.event_filter()
-        after = query.validated_data["after"]
-        # Audited before streaming: if the event cannot be written, the caller gets a 500 and no data.
-        upto = audit_export_begin(
-            actor=actor_of(request.user),
-            export_format=query.validated_data["format"],
-            filters=filters.as_dict(),
-            after=after,
+        return ndjson_export_response(
+            actor=actor_of(request.user), filters=query.event_filter(), after=query.validated_data["after"]
         )
-        response = StreamingHttpResponse(
-            _ndjson_chunks(iter_events(filters, after=after, upto=upto)), content_type=NDJSON
-        )
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        response["Content-Disposition"] = f'attachment; filename="vaultstudio-audit-{stamp}.ndjson"'
-        response["Cache-Control"] = "no-store"
-        return response
 
 
 class AuditVerifyView(APIView):

@@ -4,4 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-urlpatterns: list[Any] = []
+from django.urls import path
+
+from .dashboard import dashboard
+
+urlpatterns: list[Any] = [
+    path("", dashboard, name="dashboard"),
+]
