@@ -18,7 +18,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User, UserSession
-from accounts.sessions import LOGIN_AT_SESSION_KEY, SEEN_AT_SESSION_KEY, TRACKED_SESSION_KEY
+from accounts.sessions import LOGIN_AT_SESSION_KEY, SEEN_AT_SESSION_KEY
 from accounts.stepup import MFA_AT_SESSION_KEY
 from policies.models import Role, RoleBinding
 
@@ -65,7 +65,6 @@ def session_state(user: User, *, mfa_recent: bool = True) -> dict[str, Any]:
         MFA_AT_SESSION_KEY: now if mfa_recent else now - settings.VAULTSTUDIO_STEP_UP_SECONDS - 60,
         LOGIN_AT_SESSION_KEY: now,  # accounts.middleware: idle and absolute lifetimes
         SEEN_AT_SESSION_KEY: now,
-        TRACKED_SESSION_KEY: True,  # its UserSession row is made with it, as the login page does
     }
     return state
 
