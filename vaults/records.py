@@ -69,11 +69,13 @@ class VaultAccess:
 
     caller: Any
     vault: Vault
+    # The shared policy/schema/key version, read once per request (pass it when already read).
+    version: int = field(default_factory=policy_version)
     _tables: dict[str, tuple[Table, dict[str, Column]]] = field(default_factory=dict)
     _aads: dict[tuple[str, str], ColumnAad] = field(default_factory=dict)
     _decisions: dict[tuple[Any, ...], Decision] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def actor(self) -> Any:
         return actor_of(self.caller)
 
@@ -83,13 +85,8 @@ class VaultAccess:
         return self._tables[name]
 
     @cached_property
-    def version(self) -> int:
-        """The shared policy/schema version, read once per request."""
-        return policy_version()
-
-    @cached_property
     def _key_rows(self) -> list[Any]:
-        return keys.key_rows(self.vault)
+        return keys.key_rows_current(self.vault, self.version)
 
     @cached_property
     def data_keys(self) -> dict[int, DataKeyMaterial]:
