@@ -8,6 +8,7 @@ audit event in its own transaction — never values. "Not found" and "not allowe
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -15,7 +16,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.core.exceptions import EmptyResultSet
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.db.models.fields.json import KT
 from django.utils import timezone
@@ -30,16 +32,16 @@ from policies.services import policy_version
 from vaultstudio.db import insert_many
 from vaultstudio.errors import BadRequest, Conflict, Forbidden, NotFound, VaultError
 from vaultstudio.inputs import parse_uuid
+from vaultstudio.versioned import VersionedMemo
 
 from . import keys
 from .crypto.blind_index import IndexKey, blind_index
+from .crypto.canonical import encode_part
 from .crypto.envelope import (
     ColumnAad,
+    ColumnCipher,
     DataKeyMaterial,
-    from_text,
-    key_version_of,
     key_version_of_text,
-    open_,
     open_text,
     seal_text,
 )
@@ -51,6 +53,7 @@ from .tokenization import TokenCollisionError, Tokenizer
 from .values import coerce, from_plaintext, to_plaintext
 
 LEVEL_ORDER = (PLAIN_TEXT, MASKED, REDACTED)
+_decode_json = json.JSONDecoder().decode
 
 
 class IntegrityFailure(VaultError):
@@ -73,6 +76,7 @@ class VaultAccess:
     version: int = field(default_factory=policy_version)
     _tables: dict[str, tuple[Table, dict[str, Column]]] = field(default_factory=dict)
     _aads: dict[tuple[str, str], ColumnAad] = field(default_factory=dict)
+    _ciphers: dict[tuple[str, str, str], ColumnCipher] = field(default_factory=dict)
     _decisions: dict[tuple[Any, ...], Decision] = field(default_factory=dict)
 
     @cached_property
@@ -123,26 +127,46 @@ class VaultAccess:
             aad = self._aads[key] = ColumnAad(vault_id=str(self.vault.id), table=table.name, column=column.name)
         return aad
 
+    def sealer(self, table: Table, column: Column) -> ColumnCipher:
+        """The column's cipher with the active key: the insert loop seals every row's value with it."""
+        key = ("seal", table.name, column.name)
+        cipher = self._ciphers.get(key)
+        if cipher is None:
+            cipher = self._ciphers[key] = ColumnCipher(self.column_aad(table, column), (), self.active_key)
+        return cipher
+
+    def opener(self, table: Table, column: Column) -> ColumnCipher:
+        """The column's cipher with every data key: read loops open each row's value with it."""
+        key = ("open", table.name, column.name)
+        cipher = self._ciphers.get(key)
+        if cipher is None:
+            cipher = self._ciphers[key] = ColumnCipher(self.column_aad(table, column), self.data_keys.values())
+        return cipher
+
     def seal(self, table: Table, column: Column, record_id: str, value: Any) -> str:
-        return seal_text(self.active_key, to_plaintext(value), aad=self.column_aad(table, column).for_record(record_id))
+        return self.sealer(table, column).seal_text(to_plaintext(value), encode_part(record_id))
 
     def open(self, table: Table, column: Column, record_id: str, stored: Any) -> Any:
         if not column.encrypted or stored is None:
             return stored
-        return self.open_sealed(table, column, self.column_aad(table, column), record_id, stored)
+        return self.open_sealed(table, column, record_id, stored)
 
-    def open_sealed(self, table: Table, column: Column, column_aad: ColumnAad, record_id: str, stored: str) -> Any:
-        """Open one stored ciphertext (the per-row loops pass the column's AAD prefix they hold)."""
+    def open_sealed(
+        self, table: Table, column: Column, record_id: str, stored: str, record_part: bytes | None = None
+    ) -> Any:
+        """Open one stored ciphertext; a value that does not open is audited and refused, never returned.
+        (Per-row loops pass ``record_part``, the record id's AAD part, encoded once per row.)"""
         try:
-            sealed = from_text(stored)  # decoded once: the header names the key version
-            return from_plaintext(
-                open_(self.data_keys[key_version_of(sealed)], sealed, aad=column_aad.for_record(record_id))
-            )
-        except (CiphertextIntegrityError, KeyError, ValueError, TypeError) as exc:
-            _audit_integrity(self, table, column, record_id)
-            raise IntegrityFailure(
-                f"Record {record_id} column {column.name} failed its integrity check; nothing was returned."
-            ) from exc
+            return from_plaintext(self.opener(table, column).open_text(stored, record_part or encode_part(record_id)))
+        except (CiphertextIntegrityError, ValueError, TypeError) as exc:
+            raise self.integrity_failure(table, column, record_id) from exc
+
+    def integrity_failure(self, table: Table, column: Column, record_id: str) -> IntegrityFailure:
+        """Audit a value that failed its integrity check (in its own transaction) and say so."""
+        _audit_integrity(self, table, column, record_id)
+        return IntegrityFailure(
+            f"Record {record_id} column {column.name} failed its integrity check; nothing was returned."
+        )
 
     def digest(self, table: Table, column: Column, value: Any) -> str:
         return blind_index(
@@ -664,27 +688,44 @@ def _equality(access: VaultAccess, table: Table, columns: Mapping[str, Column], 
     return out
 
 
-def records_read(
-    access: VaultAccess, table_name: str, request: ReadRequest, *, single: bool = False, action_name: str = "read"
-) -> list[dict[str, Any]]:
-    """Records as the caller may see them: ``[{"fields": {...}, "tokens": {...}?}]``."""
-    table, columns = access.table(table_name)
-    # skyflow_id is the record's id, not a schema column (Skyflow's SDKs name it in fields and in
-    # SELECT): every record carries it anyway, so it is dropped here; naming only it reads as no
-    # fields given, i.e. every column the policies allow.
-    wanted = tuple(f for f in request.fields if f != "skyflow_id") if request.fields else None
-    if wanted:
-        _check_columns(table, columns, wanted)
-    decision = access.decide("READ", table_name, list(wanted) if wanted else None, request.redaction)
-    if decision.denied_columns:
-        raise _deny(
-            access,
-            action_name,
-            table_name,
-            decision.denied_columns,
-            decision,
-            f"Not allowed to read column(s) {', '.join(decision.denied_columns)} of {table_name}.",
-        )
+@dataclass(frozen=True)
+class _ReadPlan:
+    """A read's query and per-column plan, for one decision over one table.
+
+    ``sql`` (None: no row can match) ends in ``LIMIT %s OFFSET %s``; its other parameters are
+    ``params``. Rows are ``(id, data, level index per column in level_index…)``. ``columns``:
+    each granted column with its reachable (level, condition) grants, most revealing first.
+    """
+
+    sql: str | None
+    params: tuple[Any, ...]
+    columns: list[tuple[str, Column, list[tuple[str, ast.Condition]]]]
+    level_index: dict[str, int]
+    maskers: dict[str, Any]
+    decision: Decision  # held so that the id() in the memo key cannot be reused while the entry lives
+
+
+_read_plans: VersionedMemo[_ReadPlan] = VersionedMemo()
+
+
+def _read_plan(
+    access: VaultAccess, table: Table, columns: Mapping[str, Column], decision: Decision, request: ReadRequest
+) -> _ReadPlan:
+    """The read's plan; a plain page (no ids, lookups or filters: the bulk get) is built once per
+    decision and version, since everything in it follows from the decision, the schema and the keys."""
+    if request.record_ids or request.column_name or request.filters:
+        return _build_read_plan(access, table, columns, decision, request)
+    key = (access.vault.pk, table.name, id(decision), request.order_by)
+    plan = _read_plans.get(key, access.version, lambda: _build_read_plan(access, table, columns, decision, request))
+    if plan.decision is not decision:  # another decision under a reused id: not this one's plan
+        plan = _build_read_plan(access, table, columns, decision, request)
+    return plan
+
+
+def _build_read_plan(
+    access: VaultAccess, table: Table, columns: Mapping[str, Column], decision: Decision, request: ReadRequest
+) -> _ReadPlan:
+    table_name = table.name
     query: QuerySet[Record] = Record.objects.filter(table=table)
     if request.record_ids:
         query = query.filter(pk__in=[u for u in (parse_uuid(i) for i in request.record_ids) if u])
@@ -725,54 +766,107 @@ def records_read(
         query = query.annotate(**annotations)
     order = {"ASCENDING": ["created_at", "pk"], "DESCENDING": ["-created_at", "-pk"]}.get(request.order_by, ["pk"])
     # Tuples, not model instances: a model per row costs more than decrypting its values.
-    rows = list(
-        query.order_by(*order).values_list("pk", "data", *level_keys.values())[
-            request.offset : request.offset + request.limit
-        ]
+    selected = query.order_by(*order).values_list("pk", "data", *level_keys.values())
+    compiler = selected.query.get_compiler(connection=connection)
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:
+        sql, params = None, ()
+    return _ReadPlan(
+        sql=None if sql is None else f"{sql} LIMIT %s OFFSET %s",
+        params=tuple(params),
+        columns=plans,
+        level_index={name: 2 + i for i, name in enumerate(level_keys)},
+        maskers={name: compile_masking(column.masking or None, column.data_type) for name, column, _ in plans},
+        decision=decision,
     )
+
+
+def _uuid_text(value: Any) -> str:
+    """A record id as the API spells it (SQLite hands back the 32 hex digits it stores)."""
+    if isinstance(value, str) and len(value) == 32:
+        return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+    return str(value)
+
+
+def records_read(
+    access: VaultAccess, table_name: str, request: ReadRequest, *, single: bool = False, action_name: str = "read"
+) -> list[dict[str, Any]]:
+    """Records as the caller may see them: ``[{"fields": {...}, "tokens": {...}?}]``."""
+    table, columns = access.table(table_name)
+    # skyflow_id is the record's id, not a schema column (Skyflow's SDKs name it in fields and in
+    # SELECT): every record carries it anyway, so it is dropped here; naming only it reads as no
+    # fields given, i.e. every column the policies allow.
+    wanted = tuple(f for f in request.fields if f != "skyflow_id") if request.fields else None
+    if wanted:
+        _check_columns(table, columns, wanted)
+    decision = access.decide("READ", table_name, list(wanted) if wanted else None, request.redaction)
+    if decision.denied_columns:
+        raise _deny(
+            access,
+            action_name,
+            table_name,
+            decision.denied_columns,
+            decision,
+            f"Not allowed to read column(s) {', '.join(decision.denied_columns)} of {table_name}.",
+        )
+    plan = _read_plan(access, table, columns, decision, request)
+    rows: list[tuple[Any, ...]] = []
+    if plan.sql is not None:
+        # Raw, from the prepared statement: building and compiling the ORM query cost more than running it.
+        with connection.cursor() as cursor:
+            cursor.execute(plan.sql, [*plan.params, request.limit, request.offset])
+            rows = cursor.fetchall()
+    ids = [_uuid_text(row[0]) for row in rows]
     tokens_by_record: dict[str, dict[str, str]] = {}
     if request.tokenization and rows:
-        ids = [row[0] for row in rows]
         live = Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
         for record_id, column_name, token in Token.objects.filter(live, record_id__in=ids).values_list(
             "record_id", "column__name", "token"
         ):
             tokens_by_record.setdefault(str(record_id), {})[column_name] = token
-    maskers = {name: compile_masking(column.masking or None, column.data_type) for name, column, _ in plans}
-    level_index = {name: 2 + i for i, name in enumerate(level_keys)}
     renderers: dict[tuple[Any, ...], Any] = {}
-    opened: dict[tuple[Any, ...], list[tuple[str, Column, ColumnAad | None]]] = {}
+    opened: dict[tuple[Any, ...], list[tuple[str, Column, ColumnCipher | None]]] = {}
     out: list[dict[str, Any]] = []
     fixed_plan: list[tuple[str, str, Any, str]] | None = None
-    if not level_keys:
-        fixed_plan = _row_plan(plans, None, level_index, request, maskers)
-    for row in rows:
-        plan = fixed_plan if fixed_plan is not None else _row_plan(plans, row, level_index, request, maskers)
-        if not plan:
+    if not plan.level_index:
+        fixed_plan = _row_plan(plan.columns, None, plan.level_index, request, plan.maskers)
+    for row, record_id in zip(rows, ids, strict=True):
+        row_plan = (
+            fixed_plan
+            if fixed_plan is not None
+            else _row_plan(plan.columns, row, plan.level_index, request, plan.maskers)
+        )
+        if not row_plan:
             continue
-        key = tuple(plan)
+        key = tuple(row_plan)
         renderer = renderers.get(key)
         if renderer is None:
-            renderer = renderers[key] = make_row_renderer(plan)
-        record_id = str(row[0])
+            renderer = renderers[key] = make_row_renderer(row_plan)
         if request.tokenization:
             source = tokens_by_record.get(record_id, {})
         else:
             data = row[1]
+            if isinstance(data, str):
+                data = _decode_json(data)
             wanted = opened.get(key)
             if wanted is None:
                 wanted = opened[key] = [
-                    (name, columns[name], access.column_aad(table, columns[name]) if columns[name].encrypted else None)
-                    for name, level, _, _ in plan
+                    (name, columns[name], access.opener(table, columns[name]) if columns[name].encrypted else None)
+                    for name, level, _, _ in row_plan
                     if level in (PLAIN_TEXT, MASKED)
                 ]
             source = {}
-            for name, column, column_aad in wanted:
+            record_part = encode_part(record_id)
+            for name, column, cipher in wanted:
                 stored = data.get(name)
-                if column_aad is None or stored is None:
+                if cipher is None or stored is None:
                     source[name] = stored
                     continue
-                source[name] = access.open_sealed(table, column, column_aad, record_id, stored)
+                try:
+                    source[name] = from_plaintext(cipher.open_text(stored, record_part))
+                except (CiphertextIntegrityError, ValueError, TypeError) as exc:
+                    raise access.integrity_failure(table, column, record_id) from exc
         fields = renderer(source)
         fields["skyflow_id"] = record_id
         out.append({"fields": fields})
@@ -784,7 +878,7 @@ def records_read(
             resource_ids=[r["fields"]["skyflow_id"] for r in out][:1000],
             vault_id=str(access.vault.id),
             table=table_name,
-            columns=[name for name, _, _ in plans],
+            columns=[name for name, _, _ in plan.columns],
             record_count=len(out),
             decision="ALLOW" if decision.allowed else "DENY",
             policy_ids=_policy_ids(decision),
