@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -319,8 +320,9 @@ def _stored_row(access: VaultAccess, table: Table, columns: Mapping[str, Column]
 
 
 def _index_rows(
-    access: VaultAccess, table: Table, columns: Mapping[str, Column], record: Record, values: Mapping[str, Any]
-) -> list[BlindIndex]:
+    access: VaultAccess, table: Table, columns: Mapping[str, Column], record_id: Any, values: Mapping[str, Any]
+) -> list[tuple[Any, ...]]:
+    """The record's blind-index rows, as ``_INDEX_FIELDS`` values."""
     rows = []
     for name, value in values.items():
         column = columns[name]
@@ -330,12 +332,12 @@ def _index_rows(
             digest = access.digest(table, column, value)
         except BlindIndexValueError as exc:
             raise BadRequest(f"{name}: {exc}") from exc
-        rows.append(BlindIndex(column=column, record=record, digest=digest, is_unique=column.unique))
+        rows.append((column.pk, record_id, digest, column.unique))
     return rows
 
 
 def _tokens_for(
-    access: VaultAccess, table: Table, columns: Mapping[str, Column], record: Record, values: Mapping[str, Any]
+    access: VaultAccess, table: Table, columns: Mapping[str, Column], record_id: Any, values: Mapping[str, Any]
 ) -> dict[str, str]:
     issued: dict[str, str] = {}
     for name, value in values.items():
@@ -363,7 +365,7 @@ def _tokens_for(
                         token=candidate.token,
                         vault=access.vault,
                         column=column,
-                        record=record,
+                        record_id=record_id,
                         column_group=tokenizer.column_group,
                         expires_at=candidate.expires_at,
                     )
@@ -394,43 +396,46 @@ def _tokens_bulk(
     access: VaultAccess,
     table: Table,
     columns: Mapping[str, Column],
-    records: Sequence[Record],
+    record_ids: Sequence[Any],
     prepared: Sequence[Mapping[str, Any]],
+    now: Any,
 ) -> list[dict[str, str]]:
     """Tokens for many new records in one INSERT; a collision (rare: random tokens) falls back to
     taking candidates one by one for every record."""
     tokenized = [c for c in columns.values() if c.tokenization not in ("NONE", "DETERMINISTIC_UUID")]
     if any(c.tokenization == "DETERMINISTIC_UUID" for c in columns.values()):
-        return [_tokens_for(access, table, columns, r, v) for r, v in zip(records, prepared, strict=True)]
+        return [_tokens_for(access, table, columns, r, v) for r, v in zip(record_ids, prepared, strict=True)]
     issued: list[dict[str, str]] = []
-    rows: list[Token] = []
-    now = timezone.now()
-    tokenizers = {c.name: access.tokenizer(table, c) for c in tokenized}
-    for record, values in zip(records, prepared, strict=True):
+    rows: list[tuple[Any, ...]] = []
+    vault_id = access.vault.pk
+    steps = [(c.name, c.pk, access.tokenizer(table, c)) for c in tokenized]
+    for record_id, values in zip(record_ids, prepared, strict=True):
         mine: dict[str, str] = {}
-        for column in tokenized:
-            value = values.get(column.name)
+        for name, column_id, tokenizer in steps:
+            value = values.get(name)
             if value is None:
                 continue
-            candidate = tokenizers[column.name].issue(value if isinstance(value, str) else str(value))
-            mine[column.name] = candidate.token
+            candidate = tokenizer.issue(value if isinstance(value, str) else str(value))
+            mine[name] = candidate.token
             rows.append(
-                Token(
-                    token=candidate.token,
-                    vault=access.vault,
-                    column=column,
-                    record=record,
-                    column_group=tokenizers[column.name].column_group,
-                    expires_at=candidate.expires_at,
-                    created_at=now,
+                (
+                    candidate.token,
+                    vault_id,
+                    column_id,
+                    record_id,
+                    tokenizer.column_group,
+                    "",
+                    "",
+                    candidate.expires_at,
+                    now,
                 )
             )
         issued.append(mine)
     try:
         with transaction.atomic():
-            insert_many(Token, rows, _TOKEN_FIELDS)
+            insert_many(Token, _TOKEN_FIELDS, rows)
     except IntegrityError:
-        return [_tokens_for(access, table, columns, r, v) for r, v in zip(records, prepared, strict=True)]
+        return [_tokens_for(access, table, columns, r, v) for r, v in zip(record_ids, prepared, strict=True)]
     return issued
 
 
@@ -480,24 +485,29 @@ def records_insert(
     written: list[Written] = []
     try:
         with transaction.atomic():
-            records = []
+            # Rows as tuples, not model instances: a Record per row cost more than sealing its values.
             now = timezone.now()
-            for values in prepared:
-                record = Record(table=table, created_by=access.actor.display[:255], created_at=now, updated_at=now)
-                record.data = {
-                    name: access.seal(table, columns[name], str(record.pk), value)
-                    if columns[name].encrypted and value is not None
-                    else value
-                    for name, value in values.items()
-                }
-                records.append(record)
-            insert_many(Record, records, _RECORD_FIELDS)
-            index_rows: list[BlindIndex] = []
-            for record, values in zip(records, prepared, strict=True):
-                index_rows.extend(_index_rows(access, table, columns, record, values))
-            insert_many(BlindIndex, index_rows, _INDEX_FIELDS)
-            for record, tokens in zip(records, _tokens_bulk(access, table, columns, records, prepared), strict=True):
-                written.append(Written(str(record.pk), tokens if tokenization else {}))
+            created_by = access.actor.display[:255]
+            sealers = {name: access.sealer(table, c) for name, c in columns.items() if c.encrypted}
+            record_ids = [uuid.uuid4() for _ in prepared]
+            record_rows = []
+            for record_id, values in zip(record_ids, prepared, strict=True):
+                record_part = encode_part(str(record_id))
+                data = {}
+                for name, value in values.items():
+                    sealer = sealers.get(name)
+                    data[name] = (
+                        value if sealer is None or value is None else sealer.seal_text(to_plaintext(value), record_part)
+                    )
+                record_rows.append((record_id, table.pk, data, now, now, created_by))
+            insert_many(Record, _RECORD_FIELDS, record_rows)
+            index_rows: list[tuple[Any, ...]] = []
+            for record_id, values in zip(record_ids, prepared, strict=True):
+                index_rows.extend(_index_rows(access, table, columns, record_id, values))
+            insert_many(BlindIndex, _INDEX_FIELDS, index_rows)
+            tokens = _tokens_bulk(access, table, columns, record_ids, prepared, now)
+            for record_id, issued in zip(record_ids, tokens, strict=True):
+                written.append(Written(str(record_id), issued if tokenization else {}))
             audit_append(
                 actor=access.actor,
                 action="record.insert",
@@ -556,11 +566,11 @@ def record_update(
             BlindIndex.objects.filter(record=record, column__in=changed).delete()
             try:
                 with transaction.atomic():
-                    BlindIndex.objects.bulk_create(_index_rows(access, table, columns, record, values))
+                    insert_many(BlindIndex, _INDEX_FIELDS, _index_rows(access, table, columns, record.pk, values))
             except IntegrityError as exc:
                 raise Conflict("A unique column already holds this value.") from exc
             Token.objects.filter(record=record, column__in=changed).delete()
-            tokens = _tokens_for(access, table, columns, record, values)
+            tokens = _tokens_for(access, table, columns, record.pk, values)
             audit_append(
                 actor=access.actor,
                 action="record.update",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -26,22 +26,22 @@ def save_unique(instance: models.Model, conflict_message: str) -> None:
         raise Conflict(conflict_message) from exc
 
 
-def _preparer(field: models.Field) -> Callable[[Any], Any]:
-    """How one field's Python value becomes a query parameter on this backend: the cheap direct form
-    for the kinds the hot write paths use, Django's own ``get_db_prep_save`` for anything else."""
+def _preparer(field: models.Field) -> Callable[[Any], Any] | None:
+    """How one field's Python value becomes a query parameter on this backend (None: as it is): the
+    cheap direct form for the kinds the hot write paths use, Django's ``get_db_prep_save`` otherwise."""
     vendor = connection.vendor
     if isinstance(field, models.ForeignKey):
         return _preparer(field.target_field)
     if isinstance(field, models.UUIDField):
         if vendor == "sqlite":
             return lambda v: None if v is None else (v.hex if isinstance(v, uuid.UUID) else uuid.UUID(str(v)).hex)
-        return lambda v: v
+        return None
     if isinstance(field, models.JSONField):
         if vendor == "postgresql":
             from psycopg.types.json import Jsonb
 
-            return lambda v: Jsonb(v)
-        return lambda v: json.dumps(v)
+            return Jsonb
+        return json.dumps
     if isinstance(field, models.DateTimeField):
         prep = partial(field.get_db_prep_save, connection=connection)
         last: list[Any] = [object(), None]
@@ -54,25 +54,33 @@ def _preparer(field: models.Field) -> Callable[[Any], Any]:
 
         return datetime_value
     if isinstance(field, models.CharField | models.TextField | models.BooleanField | models.IntegerField):
-        return lambda v: v
+        return None
     return partial(field.get_db_prep_save, connection=connection)
 
 
-def insert_many(model: type[models.Model], objects: list[models.Model], fields: list[str]) -> None:
-    """INSERT many rows with one ``executemany``: what ``bulk_create`` does, without building its
-    query per batch nor preparing each value through Django's generic layers (together they cost
+def insert_many(model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """INSERT rows of Python values, in ``fields`` order (a foreign key by its id), with one
+    ``executemany``: what ``bulk_create`` does without model instances, without building its query
+    per batch and without preparing each value through Django's generic layers (together they cost
     more than the database on the data plane's insert path).
 
-    Defaults and auto_now fields must already be set on the objects.
+    Defaults and auto_now fields are not applied: give every value.
     """
-    if not objects:
+    if not rows:
         return
     meta = model._meta
     concrete = [meta.get_field(name) for name in fields]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in concrete)
     placeholders = ", ".join(["%s"] * len(concrete))
     sql = f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}) VALUES ({placeholders})"
-    steps = [(f.attname, _preparer(f)) for f in concrete]
-    rows = [[prep(getattr(obj, attname)) for attname, prep in steps] for obj in objects]
+    steps = [(i, prep) for i, prep in enumerate(_preparer(f) for f in concrete) if prep is not None]
+    params: Sequence[Sequence[Any]] = rows
+    if steps:
+        params = []
+        for row in rows:
+            values = list(row)
+            for i, prep in steps:
+                values[i] = prep(values[i])
+            params.append(values)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        cursor.executemany(sql, params)
