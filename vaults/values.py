@@ -108,9 +108,13 @@ def coerce(value: Any, data_type: str, column: str) -> Any:
     raise ValueError(f"{column}: unknown data type {data_type}.")
 
 
+# One encoder: json.dumps with any non-default option builds a new JSONEncoder per call.
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def to_plaintext(value: Any) -> bytes:
     """The bytes sealed for a value: its JSON, so the type survives the round trip."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    return _encode(value).encode()
 
 
 _decode = json.JSONDecoder().decode

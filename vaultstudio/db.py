@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, connection, models, transaction
+from django.db.backends.utils import CursorDebugWrapper
 
 from .errors import Conflict
 
@@ -37,10 +39,6 @@ def _preparer(field: models.Field) -> Callable[[Any], Any] | None:
             return lambda v: None if v is None else (v.hex if isinstance(v, uuid.UUID) else uuid.UUID(str(v)).hex)
         return None
     if isinstance(field, models.JSONField):
-        if vendor == "postgresql":
-            from psycopg.types.json import Jsonb
-
-            return Jsonb
         return json.dumps
     if isinstance(field, models.DateTimeField):
         prep = partial(field.get_db_prep_save, connection=connection)
@@ -83,4 +81,14 @@ def insert_many(model: type[models.Model], fields: Sequence[str], rows: Sequence
                 values[i] = prep(values[i])
             params.append(values)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        if connection.vendor != "postgresql":
+            cursor.executemany(sql, params)
+            return
+        # PostgreSQL: COPY. An executemany is one statement per row (pipelined, but each parsed,
+        # planned and answered), and a multi-row VALUES or an INSERT from arrays cost 2-3× the time
+        # of COPY for the data plane's batches (measured: 100 records, 5-6 ms against 2).
+        copy_sql = f"COPY {connection.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN"
+        logged = cursor.debug_sql(copy_sql, many=True) if isinstance(cursor, CursorDebugWrapper) else nullcontext()
+        with logged, connection.wrap_database_errors, cursor.cursor.copy(copy_sql) as copy:
+            for row in params:
+                copy.write_row(row)
