@@ -20,7 +20,6 @@ from typing import Any
 from django.core.exceptions import EmptyResultSet
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
-from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from accounts.principals import actor_of
@@ -30,7 +29,7 @@ from policies.language import ast
 from policies.language.compiled import condition_to_json
 from policies.pdp import decide_for
 from policies.services import policy_version
-from vaultstudio.db import insert_many
+from vaultstudio.db import any_of, insert_many, json_member, read_json_member
 from vaultstudio.errors import BadRequest, Conflict, Forbidden, NotFound, VaultError
 from vaultstudio.inputs import parse_uuid
 from vaultstudio.versioned import VersionedMemo
@@ -927,98 +926,157 @@ def _condition_columns(grant: Any) -> set[str]:
     return names
 
 
+@dataclass
+class _DetokenizeStep:
+    """What detokenizing a token of one column at one requested redaction needs, prepared once per request."""
+
+    table: Table
+    column: Column
+    grant: Any  # the column's ColumnDecision, or None: not allowed
+    policy_ids: list[str]
+    # Columns the grant's level conditions read, sorted (empty: the first level holds on every row).
+    condition_columns: tuple[str, ...]
+    masker: Any
+    levels: dict[tuple[Any, ...], str | None] = field(default_factory=dict)  # condition values → level
+
+
+def _detokenize_step(access: VaultAccess, column: Column, table: Table, redaction: str) -> _DetokenizeStep:
+    decision = access.decide("DETOKENIZATION", table.name, [column.name], redaction)
+    grant = decision.columns.get(column.name)
+    conditional = grant is not None and not all(g.condition == ast.TRUE for g in grant.levels)
+    return _DetokenizeStep(
+        table=table,
+        column=column,
+        grant=grant,
+        policy_ids=_policy_ids(decision),
+        condition_columns=tuple(sorted(_condition_columns(grant))) if conditional else (),
+        masker=compile_masking(column.masking or None, column.data_type),
+    )
+
+
+_vault_columns: VersionedMemo[dict[int, tuple[Table, Column]]] = VersionedMemo()
+
+
+def _columns_by_id(access: VaultAccess) -> dict[int, tuple[Table, Column]]:
+    """The vault's columns by id with their tables, kept per process under the shared version."""
+
+    def load() -> dict[int, tuple[Table, Column]]:
+        return {c.pk: (c.table, c) for c in Column.objects.filter(table__vault=access.vault).select_related("table")}
+
+    return _vault_columns.get(access.vault.pk, access.version, load)
+
+
+def _record_values(
+    access: VaultAccess, table: Table, names: Sequence[str], record_ids: Sequence[Any]
+) -> dict[Any, tuple[Any, ...]]:
+    """``{record id: (stored value per name…)}``: only those members of each record's data, read
+    by the database (sealed values as their text), not the whole document parsed per record."""
+    _, columns = access.table(table.name)
+    selects, params = [], []
+    for name in names:
+        column = columns.get(name)
+        sql, member_params = json_member("data", name, text=column is not None and column.encrypted)
+        selects.append(sql)
+        params += member_params
+    where, where_params = any_of("id", record_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, {', '.join(selects)} FROM vaults_record WHERE {where}", params + where_params)
+        fetched = cursor.fetchall()
+    out = {}
+    for row in fetched:
+        values = []
+        for i, name in enumerate(names):
+            column = columns.get(name)
+            value, kind = row[1 + 2 * i], row[2 + 2 * i]
+            values.append(value if column is not None and column.encrypted else read_json_member(value, kind))
+        out[row[0]] = tuple(values)
+    return out
+
+
 def tokens_detokenize(access: VaultAccess, requests: Sequence[tuple[str, str]]) -> list[Detokenized]:
     """Each token's value at most at its DETOKENIZATION level; unknown, expired or not allowed → error.
 
-    Three queries for any number of tokens (tokens, their columns, their records); one decision per
-    (column, redaction); only the token's own column is decrypted unless a row condition needs more.
+    Two queries for any number of tokens (the tokens, then the members of their records that the
+    answer needs); one decision per (column, redaction); only the token's own column and the columns
+    its grant's row conditions read are decrypted, and the level is worked out once per distinct
+    set of those condition values.
     """
-    found = {
-        row[0]: row
-        for row in Token.objects.filter(vault=access.vault, token__in=[r[0] for r in requests]).values_list(
-            "token", "column_id", "record_id", "column_group", "value_sealed", "expires_at"
+    columns_by_id = _columns_by_id(access)
+    where, params = any_of("token", list({token for token, _ in requests}))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT token, column_id, record_id, column_group, value_sealed, expires_at FROM vaults_token "
+            f"WHERE vault_id = %s AND {where}",
+            [Token._meta.get_field("vault").get_db_prep_value(access.vault.pk, connection), *params],
         )
-    }
-    column_ids = {row[1] for row in found.values() if row[1] is not None}
-    columns_by_id = {c.pk: c for c in Column.objects.filter(pk__in=column_ids).select_related("table")}
-    # The sealed value of each token's own column, fetched per column as text: parsing every
-    # record's whole data document would cost more than everything else a token needs.
-    sealed_by_column: dict[int, list[Any]] = {}
-    for row in found.values():
-        if row[2] is not None and row[1] in columns_by_id and columns_by_id[row[1]].encrypted:
-            sealed_by_column.setdefault(row[1], []).append(row[2])
-    sealed_values: dict[tuple[Any, int], Any] = {}
-    for column_id, ids in sealed_by_column.items():
-        name = columns_by_id[column_id].name
-        for record_pk, sealed in Record.objects.filter(pk__in=ids).values_list("pk", KT(f"data__{name}")):
-            sealed_values[(record_pk, column_id)] = sealed
-    # Records whose whole row a row condition needs: decided up front, fetched in one query.
-    conditional_ids = []
+        found = {row[0]: row for row in cursor.fetchall()}
+    steps: dict[tuple[int, str], _DetokenizeStep] = {}
+
+    def step_for(column_id: int, redaction: str) -> _DetokenizeStep | None:
+        step = steps.get((column_id, redaction))
+        if step is None and column_id in columns_by_id:
+            table, column = columns_by_id[column_id]
+            step = steps[(column_id, redaction)] = _detokenize_step(access, column, table, redaction)
+        return step
+
+    # The members each record must give: the token's column, and what its grant's conditions read.
+    wanted: dict[tuple[int, tuple[str, ...]], tuple[Table, dict[Any, None]]] = {}
     for token_text, redaction in requests:
         row = found.get(token_text)
-        column = columns_by_id.get(row[1]) if row is not None else None
-        if row is None or column is None or row[2] is None:
+        step = step_for(row[1], redaction) if row is not None and row[1] is not None else None
+        if step is None or step.grant is None or row is None or row[2] is None:
             continue
-        grant = access.decide("DETOKENIZATION", column.table.name, [column.name], redaction).columns.get(column.name)
-        needs_row = grant is not None and not all(g.condition == ast.TRUE for g in grant.levels)
-        if needs_row or (row[2], column.pk) not in sealed_values:
-            conditional_ids.append(row[2])
-    whole = dict(Record.objects.filter(pk__in=conditional_ids).values_list("pk", "data")) if conditional_ids else {}
+        names = (step.column.name, *(n for n in step.condition_columns if n != step.column.name))
+        wanted.setdefault((step.table.pk, names), (step.table, {}))[1][row[2]] = None
+    values = {key: _record_values(access, table, key[1], list(ids)) for key, (table, ids) in wanted.items()}
 
-    def record_data(record_pk: Any) -> dict[str, Any] | None:
-        return whole.get(record_pk)
-
-    maskers: dict[int, Any] = {}
     now = timezone.now()
     out: list[Detokenized] = []
     allowed_count = 0
     policy_ids: set[str] = set()
     for token_text, redaction in requests:
-        token = found.get(token_text)
-        column = columns_by_id.get(token[1]) if token is not None else None
-        if token is None or column is None or (token[5] is not None and token[5] <= now):
+        row = found.get(token_text)
+        step = step_for(row[1], redaction) if row is not None and row[1] is not None else None
+        if row is None or step is None or (row[5] is not None and row[5] <= now):
             out.append(Detokenized(token_text, error="Token Not Found"))
             continue
-        table = column.table
-        decision = access.decide("DETOKENIZATION", table.name, [column.name], redaction)
-        policy_ids.update(_policy_ids(decision))
-        grant = decision.columns.get(column.name)
+        policy_ids.update(step.policy_ids)
+        grant, column, table = step.grant, step.column, step.table
         if grant is None:
             out.append(Detokenized(token_text, error="Token Not Found"))
             continue
-        unconditional = all(g.condition == ast.TRUE for g in grant.levels)
-        if token[2] is not None:
-            record_id = str(token[2])
-            if unconditional and (token[2], column.pk) in sealed_values:
-                value = access.open(table, column, record_id, sealed_values[(token[2], column.pk)])
-                level = grant.levels[0].level if grant.levels else None
-            elif (data := record_data(token[2])) is None:
+        if row[2] is None:  # a token of the tokenize endpoint: its value is kept with it, sealed
+            value = _open_token_value(access, row[3], token_text, row[4])
+            level = grant.levels[0].level if not step.condition_columns and grant.levels else None
+        else:
+            names = (column.name, *(n for n in step.condition_columns if n != column.name))
+            stored = values[(table.pk, names)].get(row[2])
+            if stored is None:  # the record is gone
                 out.append(Detokenized(token_text, error="Token Not Found"))
                 continue
-            elif unconditional:
-                value = access.open(table, column, record_id, data.get(column.name))
+            record_id = _uuid_text(row[2])
+            _, columns = access.table(table.name)
+            opened = dict(zip(names, stored, strict=True))
+            for name in names:
+                named = columns.get(name)
+                if named is not None and named.encrypted and opened[name] is not None:
+                    opened[name] = access.open_sealed(table, named, record_id, opened[name])
+            value = opened[column.name]
+            if not step.condition_columns:
                 level = grant.levels[0].level if grant.levels else None
             else:
-                _, columns = access.table(table.name)
-                needed = _condition_columns(grant) | {column.name}
-                row = {
-                    n: access.open(table, columns[n], record_id, v)
-                    for n, v in data.items()
-                    if n in needed and n in columns
-                }
-                value = row.get(column.name)
-                level = grant.level_for(_comparable_row(columns, row))
-        else:
-            value = _open_token_value(access, token[3], token_text, token[4])
-            level = grant.levels[0].level if unconditional and grant.levels else None
+                comparable = _comparable_row(columns, {n: opened[n] for n in step.condition_columns})
+                key = tuple((v.__class__, v) for v in comparable.values())
+                try:
+                    level = step.levels[key]
+                except KeyError:
+                    level = step.levels[key] = grant.level_for(comparable)
+                except TypeError:  # an unhashable value (JSON list or object): decide without remembering
+                    level = grant.level_for(comparable)
         if level is None:
             out.append(Detokenized(token_text, error="Token Not Found"))
             continue
-        level = _cap(level, redaction, column)
-        masker = maskers.get(column.pk)
-        if masker is None:
-            masker = maskers[column.pk] = compile_masking(column.masking or None, column.data_type)
-        value_type, text = detokenize_value(value, level, masker, column.data_type)
+        value_type, text = detokenize_value(value, _cap(level, redaction, column), step.masker, column.data_type)
         out.append(Detokenized(token_text, value_type, text))
         allowed_count += 1
     with transaction.atomic():

@@ -92,3 +92,30 @@ def insert_many(model: type[models.Model], fields: Sequence[str], rows: Sequence
         with logged, connection.wrap_database_errors, cursor.cursor.copy(copy_sql) as copy:
             for row in params:
                 copy.write_row(row)
+
+
+def any_of(column_sql: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """``column_sql IN (values)`` as one parameter, whatever the count: the driver then parses a
+    short statement once (psycopg re-parses one with more than 50 placeholders every time)."""
+    if connection.vendor == "postgresql":
+        return f"{column_sql} = ANY(%s)", [list(values)]
+    return f"{column_sql} IN (SELECT value FROM json_each(%s))", [json.dumps(list(values))]
+
+
+def json_member(document_sql: str, key: str, *, text: bool) -> tuple[str, list[Any]]:
+    """SQL selecting one member of a JSON column: with ``text``, a string member as its text (a
+    sealed value); otherwise the member's JSON, read back by ``read_json_member``. Two
+    columns either way (SQLite's json_extract turns true into 1, so its type comes along)."""
+    if connection.vendor == "postgresql":
+        return f"({document_sql} ->> %s), NULL" if text else f"({document_sql} -> %s), NULL", [key]
+    path = f'$."{key}"'  # schema names are lowercase identifiers: nothing to escape
+    return f"json_extract({document_sql}, %s), json_type({document_sql}, %s)", [path, path]
+
+
+def read_json_member(value: Any, kind: str | None) -> Any:
+    """The Python value of a ``json_member`` (not ``text``) pair of columns."""
+    if kind is None:  # PostgreSQL: the member's JSON text, or NULL when absent
+        return None if value is None else json.loads(value)
+    if kind in ("true", "false"):
+        return kind == "true"
+    return json.loads(value) if kind in ("object", "array") else value
