@@ -29,7 +29,7 @@ from policies.language import ast
 from policies.language.compiled import condition_to_json
 from policies.pdp import decide_for
 from policies.services import policy_version
-from vaultstudio.db import any_of, insert_many, json_member, read_json_member
+from vaultstudio.db import insert_many, json_member, read_json_member, uuid_text, values_table
 from vaultstudio.errors import BadRequest, Conflict, Forbidden, NotFound, VaultError
 from vaultstudio.inputs import parse_uuid
 from vaultstudio.versioned import VersionedMemo
@@ -975,12 +975,16 @@ def _record_values(
     selects, params = [], []
     for name in names:
         column = columns.get(name)
-        sql, member_params = json_member("data", name, text=column is not None and column.encrypted)
+        sql, member_params = json_member("r.data", name, text=column is not None and column.encrypted)
         selects.append(sql)
         params += member_params
-    where, where_params = any_of("id", record_ids)
+    wanted, wanted_id, wanted_params = values_table(record_ids, "uuid")
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, {', '.join(selects)} FROM vaults_record WHERE {where}", params + where_params)
+        cursor.execute(
+            f"SELECT {uuid_text('r.id')}, {', '.join(selects)} "
+            f"FROM {wanted} JOIN vaults_record r ON r.id = {wanted_id}",
+            params + wanted_params,
+        )
         fetched = cursor.fetchall()
     out = {}
     for row in fetched:
@@ -1002,12 +1006,12 @@ def tokens_detokenize(access: VaultAccess, requests: Sequence[tuple[str, str]]) 
     set of those condition values.
     """
     columns_by_id = _columns_by_id(access)
-    where, params = any_of("token", list({token for token, _ in requests}))
+    wanted, wanted_token, params = values_table(list({token for token, _ in requests}), "text")
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT token, column_id, record_id, column_group, value_sealed, expires_at FROM vaults_token "
-            f"WHERE vault_id = %s AND {where}",
-            [Token._meta.get_field("vault").get_db_prep_value(access.vault.pk, connection), *params],
+            f"SELECT t.token, t.column_id, {uuid_text('t.record_id')}, t.column_group, t.value_sealed, t.expires_at "
+            f"FROM {wanted} JOIN vaults_token t ON t.token = {wanted_token} WHERE t.vault_id = %s",
+            [*params, Token._meta.get_field("vault").get_db_prep_value(access.vault.pk, connection)],
         )
         found = {row[0]: row for row in cursor.fetchall()}
     steps: dict[tuple[int, str], _DetokenizeStep] = {}

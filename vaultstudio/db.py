@@ -94,12 +94,20 @@ def insert_many(model: type[models.Model], fields: Sequence[str], rows: Sequence
                 copy.write_row(row)
 
 
-def any_of(column_sql: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
-    """``column_sql IN (values)`` as one parameter, whatever the count: the driver then parses a
-    short statement once (psycopg re-parses one with more than 50 placeholders every time)."""
+def values_table(values: Sequence[Any], sql_type: str) -> tuple[str, str, list[Any]]:
+    """A set of values to join with, whatever its size: ``(from_sql, column_sql, params)``, one
+    parameter either way. ``IN (…)`` or ``= ANY(…)`` over a thousand values made PostgreSQL filter
+    each row with a linear search of the array (45 ms for 1,000 tokens; joined, 1 ms), and psycopg
+    re-parses a statement with more than 50 placeholders on every call."""
     if connection.vendor == "postgresql":
-        return f"{column_sql} = ANY(%s)", [list(values)]
-    return f"{column_sql} IN (SELECT value FROM json_each(%s))", [json.dumps(list(values))]
+        return f"unnest(%s::{sql_type}[]) AS wanted(value)", "wanted.value", [list(values)]
+    return "json_each(%s) AS wanted", "wanted.value", [json.dumps(list(values))]
+
+
+def uuid_text(column_sql: str) -> str:
+    """A UUID column selected as text (SQLite stores the 32 hex digits): hashing a str costs less
+    than hashing a UUID, and the data plane's answers are text anyway."""
+    return f"{column_sql}::text" if connection.vendor == "postgresql" else column_sql
 
 
 def json_member(document_sql: str, key: str, *, text: bool) -> tuple[str, list[Any]]:
