@@ -29,7 +29,7 @@ from policies.language import ast
 from policies.language.compiled import condition_to_json
 from policies.pdp import decide_for
 from policies.services import policy_version
-from vaultstudio.db import insert_many, json_member, read_json_member, uuid_text, values_table
+from vaultstudio.db import insert_many, json_member, read_json_member, rows_matching, uuid_text
 from vaultstudio.errors import BadRequest, Conflict, Forbidden, NotFound, VaultError
 from vaultstudio.inputs import parse_uuid
 from vaultstudio.versioned import VersionedMemo
@@ -932,24 +932,46 @@ class _DetokenizeStep:
 
     table: Table
     column: Column
+    columns: Mapping[str, Column]  # the table's
+    redaction: str
     grant: Any  # the column's ColumnDecision, or None: not allowed
     policy_ids: list[str]
     # Columns the grant's level conditions read, sorted (empty: the first level holds on every row).
     condition_columns: tuple[str, ...]
+    # The record members to read: the token's column first, then the condition columns.
+    names: tuple[str, ...]
+    members: tuple[int, tuple[str, ...]]  # (table id, names): the records query that reads them
+    sealed: tuple[tuple[int, Column], ...]  # which of them are encrypted, by position
     masker: Any
+    used: bool = False  # a token was answered under this decision: its policies go to the audit event
     levels: dict[tuple[Any, ...], str | None] = field(default_factory=dict)  # condition values → level
+    capped: dict[str, str] = field(default_factory=dict)  # granted level → level at this redaction
+
+    def cap(self, level: str) -> str:
+        capped = self.capped.get(level)
+        if capped is None:
+            capped = self.capped[level] = _cap(level, self.redaction, self.column)
+        return capped
 
 
 def _detokenize_step(access: VaultAccess, column: Column, table: Table, redaction: str) -> _DetokenizeStep:
     decision = access.decide("DETOKENIZATION", table.name, [column.name], redaction)
     grant = decision.columns.get(column.name)
     conditional = grant is not None and not all(g.condition == ast.TRUE for g in grant.levels)
+    condition_columns = tuple(sorted(_condition_columns(grant))) if conditional else ()
+    _, columns = access.table(table.name)
+    names = (column.name, *(n for n in condition_columns if n != column.name))
     return _DetokenizeStep(
         table=table,
         column=column,
+        columns=columns,
+        redaction=redaction,
         grant=grant,
         policy_ids=_policy_ids(decision),
-        condition_columns=tuple(sorted(_condition_columns(grant))) if conditional else (),
+        condition_columns=condition_columns,
+        names=names,
+        members=(table.pk, names),
+        sealed=tuple((i, columns[n]) for i, n in enumerate(names) if n in columns and columns[n].encrypted),
         masker=compile_masking(column.masking or None, column.data_type),
     )
 
@@ -978,13 +1000,9 @@ def _record_values(
         sql, member_params = json_member("r.data", name, text=column is not None and column.encrypted)
         selects.append(sql)
         params += member_params
-    wanted, wanted_id, wanted_params = values_table(record_ids, "uuid")
+    records, records_params = rows_matching(record_ids, "uuid", "vaults_record r", "r.id")
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {uuid_text('r.id')}, {', '.join(selects)} "
-            f"FROM {wanted} JOIN vaults_record r ON r.id = {wanted_id}",
-            params + wanted_params,
-        )
+        cursor.execute(f"SELECT {uuid_text('r.id')}, {', '.join(selects)} FROM {records}", params + records_params)
         fetched = cursor.fetchall()
     out = {}
     for row in fetched:
@@ -1006,11 +1024,11 @@ def tokens_detokenize(access: VaultAccess, requests: Sequence[tuple[str, str]]) 
     set of those condition values.
     """
     columns_by_id = _columns_by_id(access)
-    wanted, wanted_token, params = values_table(list({token for token, _ in requests}), "text")
+    tokens, params = rows_matching(list({token for token, _ in requests}), "text", "vaults_token t", "t.token")
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT t.token, t.column_id, {uuid_text('t.record_id')}, t.column_group, t.value_sealed, t.expires_at "
-            f"FROM {wanted} JOIN vaults_token t ON t.token = {wanted_token} WHERE t.vault_id = %s",
+            f"FROM {tokens} WHERE t.vault_id = %s",
             [*params, Token._meta.get_field("vault").get_db_prep_value(access.vault.pk, connection)],
         )
         found = {row[0]: row for row in cursor.fetchall()}
@@ -1030,21 +1048,19 @@ def tokens_detokenize(access: VaultAccess, requests: Sequence[tuple[str, str]]) 
         step = step_for(row[1], redaction) if row is not None and row[1] is not None else None
         if step is None or step.grant is None or row is None or row[2] is None:
             continue
-        names = (step.column.name, *(n for n in step.condition_columns if n != step.column.name))
-        wanted.setdefault((step.table.pk, names), (step.table, {}))[1][row[2]] = None
+        wanted.setdefault(step.members, (step.table, {}))[1][row[2]] = None
     values = {key: _record_values(access, table, key[1], list(ids)) for key, (table, ids) in wanted.items()}
 
     now = timezone.now()
     out: list[Detokenized] = []
     allowed_count = 0
-    policy_ids: set[str] = set()
     for token_text, redaction in requests:
         row = found.get(token_text)
         step = step_for(row[1], redaction) if row is not None and row[1] is not None else None
         if row is None or step is None or (row[5] is not None and row[5] <= now):
             out.append(Detokenized(token_text, error="Token Not Found"))
             continue
-        policy_ids.update(step.policy_ids)
+        step.used = True
         grant, column, table = step.grant, step.column, step.table
         if grant is None:
             out.append(Detokenized(token_text, error="Token Not Found"))
@@ -1053,23 +1069,23 @@ def tokens_detokenize(access: VaultAccess, requests: Sequence[tuple[str, str]]) 
             value = _open_token_value(access, row[3], token_text, row[4])
             level = grant.levels[0].level if not step.condition_columns and grant.levels else None
         else:
-            names = (column.name, *(n for n in step.condition_columns if n != column.name))
-            stored = values[(table.pk, names)].get(row[2])
+            stored = values[step.members].get(row[2])
             if stored is None:  # the record is gone
                 out.append(Detokenized(token_text, error="Token Not Found"))
                 continue
-            record_id = _uuid_text(row[2])
-            _, columns = access.table(table.name)
-            opened = dict(zip(names, stored, strict=True))
-            for name in names:
-                named = columns.get(name)
-                if named is not None and named.encrypted and opened[name] is not None:
-                    opened[name] = access.open_sealed(table, named, record_id, opened[name])
-            value = opened[column.name]
+            opened = list(stored)
+            if step.sealed:
+                record_id = _uuid_text(row[2])
+                record_part = encode_part(record_id)
+                for i, sealed_column in step.sealed:
+                    if opened[i] is not None:
+                        opened[i] = access.open_sealed(table, sealed_column, record_id, opened[i], record_part)
+            value = opened[0]
             if not step.condition_columns:
                 level = grant.levels[0].level if grant.levels else None
             else:
-                comparable = _comparable_row(columns, {n: opened[n] for n in step.condition_columns})
+                by_name = dict(zip(step.names, opened, strict=True))
+                comparable = _comparable_row(step.columns, {n: by_name[n] for n in step.condition_columns})
                 key = tuple((v.__class__, v) for v in comparable.values())
                 try:
                     level = step.levels[key]
@@ -1080,9 +1096,10 @@ def tokens_detokenize(access: VaultAccess, requests: Sequence[tuple[str, str]]) 
         if level is None:
             out.append(Detokenized(token_text, error="Token Not Found"))
             continue
-        value_type, text = detokenize_value(value, _cap(level, redaction, column), step.masker, column.data_type)
+        value_type, text = detokenize_value(value, step.cap(level), step.masker, column.data_type)
         out.append(Detokenized(token_text, value_type, text))
         allowed_count += 1
+    policy_ids = {policy_id for step in steps.values() if step.used for policy_id in step.policy_ids}
     with transaction.atomic():
         audit_append(
             actor=access.actor,
