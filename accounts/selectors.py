@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 
 from vaultstudio.errors import NotFound
 from vaultstudio.inputs import parse_uuid
+from vaultstudio.versioned import VersionedMemo
 
 from .models import Group, ServiceAccount, ServiceAccountKey, User
 
@@ -135,3 +136,23 @@ def service_account_key_for(key_id: str, client_id: str) -> ServiceAccountKey | 
     key = ServiceAccountKey.from_db(connection.alias, list(_KEY_FIELDS), values[:n])
     key.service_account = account
     return key
+
+
+# Revocation state must reach every worker even if a version bump is lost: rows older than this
+# are read again whatever the version says.
+CURRENT_KEY_MAX_AGE = 5.0
+_current_keys: VersionedMemo[ServiceAccountKey | None] = VersionedMemo(max_age=CURRENT_KEY_MAX_AGE)
+
+
+def service_account_key_current(key_id: str, client_id: str, version: int) -> ServiceAccountKey | None:
+    """``service_account_key_for`` as of the shared version ``version``, read once per process per
+    version (and at least every ``CURRENT_KEY_MAX_AGE`` seconds): activating or deactivating an
+    account, changing its allowlist and revoking a key bump the version on commit
+    (``accounts.services``). Expiry is a time, compared on every request. Shared between
+    requests: read only."""
+    return _current_keys.get((key_id, client_id), version, lambda: service_account_key_for(key_id, client_id))
+
+
+def forget_current_keys() -> None:
+    """Drop this process's copies at once (the process that makes a change; others wait for the bump)."""
+    _current_keys.clear()
