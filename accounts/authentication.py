@@ -2,8 +2,12 @@
 
 A token's signature and claims are verified once and cached for the token's life (process-local:
 that is only a cache of a pure computation). What can change — the account's active flag, the
-key's revocation and expiry, the IP allowlist — is read from the database on every request, in one
-query, so a revocation in any worker applies to the very next request everywhere.
+key's revocation and expiry, the IP allowlist — is checked on every request, against the key and
+account rows as of the shared version key (``policies.services.policy_version``, read once per
+request; DESIGN.md §16: "re-check revocation state (a cached version key) on every request").
+Every change to them bumps that key on commit, so a revocation in any worker applies to the very
+next request everywhere; the rows are read again when the version moved, and at least every few
+seconds in any case (``accounts.selectors.CURRENT_KEY_MAX_AGE``).
 """
 
 from __future__ import annotations
@@ -18,12 +22,13 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication, get_authorization_header
 
+from policies.services import policy_version
 from vaultstudio.errors import Unauthenticated
 from vaultstudio.net import client_ip, ip_allowed
 
 from . import signing
 from .principals import ServiceAccountPrincipal
-from .selectors import service_account_key_for
+from .selectors import service_account_key_current
 from .tokens import TokenRefused, decode_access_token
 
 _MAX_CACHED = 10_000
@@ -68,7 +73,8 @@ def authenticate_access_token(token: str, ip: str) -> ServiceAccountPrincipal:
         verified_claims.put(token, claims)
     elif claims["exp"] + settings.VAULTSTUDIO_CLOCK_SKEW < time.time():
         raise TokenRefused("token_expired", "The bearer token has expired; get a new one.")
-    key = service_account_key_for(claims["key"], claims["sub"])
+    version = policy_version()
+    key = service_account_key_current(claims["key"], claims["sub"], version)
     if key is None:
         raise TokenRefused("unknown_key", "The key behind this token no longer exists.")
     account = key.service_account
@@ -80,7 +86,7 @@ def authenticate_access_token(token: str, ip: str) -> ServiceAccountPrincipal:
         raise TokenRefused("key_expired", "The key behind this token has expired.")
     if not ip_allowed(ip, account.ip_allowlist):
         raise TokenRefused("ip_not_allowed", f"Requests from {ip} are outside this account's IP allowlist.")
-    return ServiceAccountPrincipal(service_account=account, key=key, claims=claims)
+    return ServiceAccountPrincipal(service_account=account, key=key, claims=claims, version=version)
 
 
 class ServiceAccountTokenAuthentication(BaseAuthentication):

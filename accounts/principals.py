@@ -18,6 +18,8 @@ class ServiceAccountPrincipal:
     service_account: ServiceAccount
     key: ServiceAccountKey
     claims: dict[str, Any]
+    # The shared version key as read to authenticate this request: the data plane decides under it.
+    version: int | None = None
 
     is_authenticated = True
     is_active = True

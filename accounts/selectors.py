@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from vaultstudio.errors import NotFound
 from vaultstudio.inputs import parse_uuid
+from vaultstudio.versioned import VersionedMemo
 
 from .models import Group, ServiceAccount, ServiceAccountKey, User
 
@@ -228,3 +229,23 @@ def service_account_keys_expiring(within: timedelta, now: datetime | None = None
         )
         .order_by("expires_at")
     )
+
+
+# Revocation state must reach every worker even if a version bump is lost: rows older than this
+# are read again whatever the version says.
+CURRENT_KEY_MAX_AGE = 5.0
+_current_keys: VersionedMemo[ServiceAccountKey | None] = VersionedMemo(max_age=CURRENT_KEY_MAX_AGE)
+
+
+def service_account_key_current(key_id: str, client_id: str, version: int) -> ServiceAccountKey | None:
+    """``service_account_key_for`` as of the shared version ``version``, read once per process per
+    version (and at least every ``CURRENT_KEY_MAX_AGE`` seconds): activating or deactivating an
+    account, changing its allowlist and revoking a key bump the version on commit
+    (``accounts.services``). Expiry is a time, compared on every request. Shared between
+    requests: read only."""
+    return _current_keys.get((key_id, client_id), version, lambda: service_account_key_for(key_id, client_id))
+
+
+def forget_current_keys() -> None:
+    """Drop this process's copies at once (the process that makes a change; others wait for the bump)."""
+    _current_keys.clear()

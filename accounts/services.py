@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from audit.actors import Actor
 from audit.services import audit_append
+from policies.services import bump_policy_version
 from vaultstudio.db import save_unique
 from vaultstudio.errors import BadRequest, Conflict
 from vaultstudio.inputs import clean_name, parse_uuid
@@ -23,7 +24,7 @@ from vaultstudio.net import ip_allowed
 from . import keys, replay, signing
 from .models import ServiceAccount, ServiceAccountKey
 from .principals import service_account_actor
-from .selectors import service_account_key_for
+from .selectors import forget_current_keys, service_account_key_for
 from .tokens import (
     TokenRefused,
     check_assertion_times,
@@ -101,6 +102,13 @@ def service_account_create(
     return account
 
 
+def _credentials_changed() -> None:
+    """Bearer requests check keys and accounts as of the shared version: bump it (on commit, for
+    every worker) and drop this process's copies now."""
+    bump_policy_version()
+    forget_current_keys()
+
+
 def service_account_update(*, actor: Actor, account: ServiceAccount, **changes: Any) -> ServiceAccount:
     """Change name, description, allowlist, token TTL or active state. Deactivation kills its tokens
     at once, because every request re-checks the account."""
@@ -128,6 +136,7 @@ def service_account_update(*, actor: Actor, account: ServiceAccount, **changes: 
         action = "service_account.activate" if account.is_active else "service_account.deactivate"
     with transaction.atomic():
         save_unique(account, f"A service account named {account.name!r} already exists.")
+        _credentials_changed()
         audit_append(
             actor=actor,
             action=action,
@@ -253,6 +262,7 @@ def service_account_key_revoke(*, actor: Actor, key: ServiceAccountKey) -> Servi
     with transaction.atomic():
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
+        _credentials_changed()
         audit_append(
             actor=actor,
             action="service_account.key.revoke",

@@ -41,7 +41,8 @@ def policy_version() -> int:
 
 
 def bump_policy_version() -> None:
-    """Invalidate every worker's cached role/policy view (called after the change commits)."""
+    """Invalidate every worker's cached role/policy view, and its per-process copies of schema,
+    vault and key rows (``vaultstudio.versioned``); runs after the change commits."""
 
     def bump() -> None:
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 
 from vaultstudio.errors import Conflict
+from vaultstudio.versioned import VersionedMemo
 
 from .crypto.blind_index import IndexKey
 from .crypto.config import get_keyring
@@ -44,6 +45,15 @@ def _stored_data(row: DataKey) -> StoredDataKey:
 def key_rows(vault: Vault) -> list[DataKey]:
     """Every key row of the vault, in one query (a request reads them once and passes them on)."""
     return list(DataKey.objects.filter(vault=vault))
+
+
+_current_rows: VersionedMemo[list[DataKey]] = VersionedMemo()
+
+
+def key_rows_current(vault: Vault, version: int) -> list[DataKey]:
+    """``key_rows``, read once per process while the shared version stays ``version``: rotation,
+    retirement and KEK re-wrapping bump it (``vaults.rotation``). Shared between requests: read only."""
+    return _current_rows.get(vault.pk, version, lambda: key_rows(vault))
 
 
 def active_data_key(vault: Vault, rows: list[DataKey] | None = None) -> DataKeyMaterial:

@@ -8,16 +8,18 @@ audit event in its own transaction — never values. "Not found" and "not allowe
 
 from __future__ import annotations
 
+import json
 import re
 import threading
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.core.exceptions import EmptyResultSet
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
-from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from accounts.principals import actor_of
@@ -27,19 +29,19 @@ from policies.language import ast
 from policies.language.compiled import condition_to_json
 from policies.pdp import decide_for
 from policies.services import policy_version
-from vaultstudio.db import insert_many
+from vaultstudio.db import insert_many, json_member, read_json_member, rows_matching, uuid_text
 from vaultstudio.errors import BadRequest, Conflict, Forbidden, NotFound, VaultError
 from vaultstudio.inputs import parse_uuid
+from vaultstudio.versioned import VersionedMemo
 
 from . import keys
 from .crypto.blind_index import IndexKey, blind_index
+from .crypto.canonical import encode_part
 from .crypto.envelope import (
     ColumnAad,
+    ColumnCipher,
     DataKeyMaterial,
-    from_text,
-    key_version_of,
     key_version_of_text,
-    open_,
     open_text,
     seal_text,
 )
@@ -51,6 +53,7 @@ from .tokenization import TokenCollisionError, Tokenizer
 from .values import coerce, from_plaintext, to_plaintext
 
 LEVEL_ORDER = (PLAIN_TEXT, MASKED, REDACTED)
+_decode_json = json.JSONDecoder().decode
 
 
 class IntegrityFailure(VaultError):
@@ -69,11 +72,14 @@ class VaultAccess:
 
     caller: Any
     vault: Vault
+    # The shared policy/schema/key version, read once per request (pass it when already read).
+    version: int = field(default_factory=policy_version)
     _tables: dict[str, tuple[Table, dict[str, Column]]] = field(default_factory=dict)
     _aads: dict[tuple[str, str], ColumnAad] = field(default_factory=dict)
+    _ciphers: dict[tuple[str, str, str], ColumnCipher] = field(default_factory=dict)
     _decisions: dict[tuple[Any, ...], Decision] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def actor(self) -> Any:
         return actor_of(self.caller)
 
@@ -83,13 +89,8 @@ class VaultAccess:
         return self._tables[name]
 
     @cached_property
-    def version(self) -> int:
-        """The shared policy/schema version, read once per request."""
-        return policy_version()
-
-    @cached_property
     def _key_rows(self) -> list[Any]:
-        return keys.key_rows(self.vault)
+        return keys.key_rows_current(self.vault, self.version)
 
     @cached_property
     def data_keys(self) -> dict[int, DataKeyMaterial]:
@@ -126,26 +127,46 @@ class VaultAccess:
             aad = self._aads[key] = ColumnAad(vault_id=str(self.vault.id), table=table.name, column=column.name)
         return aad
 
+    def sealer(self, table: Table, column: Column) -> ColumnCipher:
+        """The column's cipher with the active key: the insert loop seals every row's value with it."""
+        key = ("seal", table.name, column.name)
+        cipher = self._ciphers.get(key)
+        if cipher is None:
+            cipher = self._ciphers[key] = ColumnCipher(self.column_aad(table, column), (), self.active_key)
+        return cipher
+
+    def opener(self, table: Table, column: Column) -> ColumnCipher:
+        """The column's cipher with every data key: read loops open each row's value with it."""
+        key = ("open", table.name, column.name)
+        cipher = self._ciphers.get(key)
+        if cipher is None:
+            cipher = self._ciphers[key] = ColumnCipher(self.column_aad(table, column), self.data_keys.values())
+        return cipher
+
     def seal(self, table: Table, column: Column, record_id: str, value: Any) -> str:
-        return seal_text(self.active_key, to_plaintext(value), aad=self.column_aad(table, column).for_record(record_id))
+        return self.sealer(table, column).seal_text(to_plaintext(value), encode_part(record_id))
 
     def open(self, table: Table, column: Column, record_id: str, stored: Any) -> Any:
         if not column.encrypted or stored is None:
             return stored
-        return self.open_sealed(table, column, self.column_aad(table, column), record_id, stored)
+        return self.open_sealed(table, column, record_id, stored)
 
-    def open_sealed(self, table: Table, column: Column, column_aad: ColumnAad, record_id: str, stored: str) -> Any:
-        """Open one stored ciphertext (the per-row loops pass the column's AAD prefix they hold)."""
+    def open_sealed(
+        self, table: Table, column: Column, record_id: str, stored: str, record_part: bytes | None = None
+    ) -> Any:
+        """Open one stored ciphertext; a value that does not open is audited and refused, never returned.
+        (Per-row loops pass ``record_part``, the record id's AAD part, encoded once per row.)"""
         try:
-            sealed = from_text(stored)  # decoded once: the header names the key version
-            return from_plaintext(
-                open_(self.data_keys[key_version_of(sealed)], sealed, aad=column_aad.for_record(record_id))
-            )
-        except (CiphertextIntegrityError, KeyError, ValueError, TypeError) as exc:
-            _audit_integrity(self, table, column, record_id)
-            raise IntegrityFailure(
-                f"Record {record_id} column {column.name} failed its integrity check; nothing was returned."
-            ) from exc
+            return from_plaintext(self.opener(table, column).open_text(stored, record_part or encode_part(record_id)))
+        except (CiphertextIntegrityError, ValueError, TypeError) as exc:
+            raise self.integrity_failure(table, column, record_id) from exc
+
+    def integrity_failure(self, table: Table, column: Column, record_id: str) -> IntegrityFailure:
+        """Audit a value that failed its integrity check (in its own transaction) and say so."""
+        _audit_integrity(self, table, column, record_id)
+        return IntegrityFailure(
+            f"Record {record_id} column {column.name} failed its integrity check; nothing was returned."
+        )
 
     def digest(self, table: Table, column: Column, value: Any) -> str:
         return blind_index(
@@ -298,8 +319,9 @@ def _stored_row(access: VaultAccess, table: Table, columns: Mapping[str, Column]
 
 
 def _index_rows(
-    access: VaultAccess, table: Table, columns: Mapping[str, Column], record: Record, values: Mapping[str, Any]
-) -> list[BlindIndex]:
+    access: VaultAccess, table: Table, columns: Mapping[str, Column], record_id: Any, values: Mapping[str, Any]
+) -> list[tuple[Any, ...]]:
+    """The record's blind-index rows, as ``_INDEX_FIELDS`` values."""
     rows = []
     for name, value in values.items():
         column = columns[name]
@@ -309,12 +331,12 @@ def _index_rows(
             digest = access.digest(table, column, value)
         except BlindIndexValueError as exc:
             raise BadRequest(f"{name}: {exc}") from exc
-        rows.append(BlindIndex(column=column, record=record, digest=digest, is_unique=column.unique))
+        rows.append((column.pk, record_id, digest, column.unique))
     return rows
 
 
 def _tokens_for(
-    access: VaultAccess, table: Table, columns: Mapping[str, Column], record: Record, values: Mapping[str, Any]
+    access: VaultAccess, table: Table, columns: Mapping[str, Column], record_id: Any, values: Mapping[str, Any]
 ) -> dict[str, str]:
     issued: dict[str, str] = {}
     for name, value in values.items():
@@ -342,7 +364,7 @@ def _tokens_for(
                         token=candidate.token,
                         vault=access.vault,
                         column=column,
-                        record=record,
+                        record_id=record_id,
                         column_group=tokenizer.column_group,
                         expires_at=candidate.expires_at,
                     )
@@ -373,43 +395,46 @@ def _tokens_bulk(
     access: VaultAccess,
     table: Table,
     columns: Mapping[str, Column],
-    records: Sequence[Record],
+    record_ids: Sequence[Any],
     prepared: Sequence[Mapping[str, Any]],
+    now: Any,
 ) -> list[dict[str, str]]:
     """Tokens for many new records in one INSERT; a collision (rare: random tokens) falls back to
     taking candidates one by one for every record."""
     tokenized = [c for c in columns.values() if c.tokenization not in ("NONE", "DETERMINISTIC_UUID")]
     if any(c.tokenization == "DETERMINISTIC_UUID" for c in columns.values()):
-        return [_tokens_for(access, table, columns, r, v) for r, v in zip(records, prepared, strict=True)]
+        return [_tokens_for(access, table, columns, r, v) for r, v in zip(record_ids, prepared, strict=True)]
     issued: list[dict[str, str]] = []
-    rows: list[Token] = []
-    now = timezone.now()
-    tokenizers = {c.name: access.tokenizer(table, c) for c in tokenized}
-    for record, values in zip(records, prepared, strict=True):
+    rows: list[tuple[Any, ...]] = []
+    vault_id = access.vault.pk
+    steps = [(c.name, c.pk, access.tokenizer(table, c)) for c in tokenized]
+    for record_id, values in zip(record_ids, prepared, strict=True):
         mine: dict[str, str] = {}
-        for column in tokenized:
-            value = values.get(column.name)
+        for name, column_id, tokenizer in steps:
+            value = values.get(name)
             if value is None:
                 continue
-            candidate = tokenizers[column.name].issue(value if isinstance(value, str) else str(value))
-            mine[column.name] = candidate.token
+            candidate = tokenizer.issue(value if isinstance(value, str) else str(value))
+            mine[name] = candidate.token
             rows.append(
-                Token(
-                    token=candidate.token,
-                    vault=access.vault,
-                    column=column,
-                    record=record,
-                    column_group=tokenizers[column.name].column_group,
-                    expires_at=candidate.expires_at,
-                    created_at=now,
+                (
+                    candidate.token,
+                    vault_id,
+                    column_id,
+                    record_id,
+                    tokenizer.column_group,
+                    "",
+                    "",
+                    candidate.expires_at,
+                    now,
                 )
             )
         issued.append(mine)
     try:
         with transaction.atomic():
-            insert_many(Token, rows, _TOKEN_FIELDS)
+            insert_many(Token, _TOKEN_FIELDS, rows)
     except IntegrityError:
-        return [_tokens_for(access, table, columns, r, v) for r, v in zip(records, prepared, strict=True)]
+        return [_tokens_for(access, table, columns, r, v) for r, v in zip(record_ids, prepared, strict=True)]
     return issued
 
 
@@ -459,24 +484,29 @@ def records_insert(
     written: list[Written] = []
     try:
         with transaction.atomic():
-            records = []
+            # Rows as tuples, not model instances: a Record per row cost more than sealing its values.
             now = timezone.now()
-            for values in prepared:
-                record = Record(table=table, created_by=access.actor.display[:255], created_at=now, updated_at=now)
-                record.data = {
-                    name: access.seal(table, columns[name], str(record.pk), value)
-                    if columns[name].encrypted and value is not None
-                    else value
-                    for name, value in values.items()
-                }
-                records.append(record)
-            insert_many(Record, records, _RECORD_FIELDS)
-            index_rows: list[BlindIndex] = []
-            for record, values in zip(records, prepared, strict=True):
-                index_rows.extend(_index_rows(access, table, columns, record, values))
-            insert_many(BlindIndex, index_rows, _INDEX_FIELDS)
-            for record, tokens in zip(records, _tokens_bulk(access, table, columns, records, prepared), strict=True):
-                written.append(Written(str(record.pk), tokens if tokenization else {}))
+            created_by = access.actor.display[:255]
+            sealers = {name: access.sealer(table, c) for name, c in columns.items() if c.encrypted}
+            record_ids = [uuid.uuid4() for _ in prepared]
+            record_rows = []
+            for record_id, values in zip(record_ids, prepared, strict=True):
+                record_part = encode_part(str(record_id))
+                data = {}
+                for name, value in values.items():
+                    sealer = sealers.get(name)
+                    data[name] = (
+                        value if sealer is None or value is None else sealer.seal_text(to_plaintext(value), record_part)
+                    )
+                record_rows.append((record_id, table.pk, data, now, now, created_by))
+            insert_many(Record, _RECORD_FIELDS, record_rows)
+            index_rows: list[tuple[Any, ...]] = []
+            for record_id, values in zip(record_ids, prepared, strict=True):
+                index_rows.extend(_index_rows(access, table, columns, record_id, values))
+            insert_many(BlindIndex, _INDEX_FIELDS, index_rows)
+            tokens = _tokens_bulk(access, table, columns, record_ids, prepared, now)
+            for record_id, issued in zip(record_ids, tokens, strict=True):
+                written.append(Written(str(record_id), issued if tokenization else {}))
             audit_append(
                 actor=access.actor,
                 action="record.insert",
@@ -535,11 +565,11 @@ def record_update(
             BlindIndex.objects.filter(record=record, column__in=changed).delete()
             try:
                 with transaction.atomic():
-                    BlindIndex.objects.bulk_create(_index_rows(access, table, columns, record, values))
+                    insert_many(BlindIndex, _INDEX_FIELDS, _index_rows(access, table, columns, record.pk, values))
             except IntegrityError as exc:
                 raise Conflict("A unique column already holds this value.") from exc
             Token.objects.filter(record=record, column__in=changed).delete()
-            tokens = _tokens_for(access, table, columns, record, values)
+            tokens = _tokens_for(access, table, columns, record.pk, values)
             audit_append(
                 actor=access.actor,
                 action="record.update",
@@ -667,27 +697,44 @@ def _equality(access: VaultAccess, table: Table, columns: Mapping[str, Column], 
     return out
 
 
-def records_read(
-    access: VaultAccess, table_name: str, request: ReadRequest, *, single: bool = False, action_name: str = "read"
-) -> list[dict[str, Any]]:
-    """Records as the caller may see them: ``[{"fields": {...}, "tokens": {...}?}]``."""
-    table, columns = access.table(table_name)
-    # skyflow_id is the record's id, not a schema column (Skyflow's SDKs name it in fields and in
-    # SELECT): every record carries it anyway, so it is dropped here; naming only it reads as no
-    # fields given, i.e. every column the policies allow.
-    wanted = tuple(f for f in request.fields if f != "skyflow_id") if request.fields else None
-    if wanted:
-        _check_columns(table, columns, wanted)
-    decision = access.decide("READ", table_name, list(wanted) if wanted else None, request.redaction)
-    if decision.denied_columns:
-        raise _deny(
-            access,
-            action_name,
-            table_name,
-            decision.denied_columns,
-            decision,
-            f"Not allowed to read column(s) {', '.join(decision.denied_columns)} of {table_name}.",
-        )
+@dataclass(frozen=True)
+class _ReadPlan:
+    """A read's query and per-column plan, for one decision over one table.
+
+    ``sql`` (None: no row can match) ends in ``LIMIT %s OFFSET %s``; its other parameters are
+    ``params``. Rows are ``(id, data, level index per column in level_index…)``. ``columns``:
+    each granted column with its reachable (level, condition) grants, most revealing first.
+    """
+
+    sql: str | None
+    params: tuple[Any, ...]
+    columns: list[tuple[str, Column, list[tuple[str, ast.Condition]]]]
+    level_index: dict[str, int]
+    maskers: dict[str, Any]
+    decision: Decision  # held so that the id() in the memo key cannot be reused while the entry lives
+
+
+_read_plans: VersionedMemo[_ReadPlan] = VersionedMemo()
+
+
+def _read_plan(
+    access: VaultAccess, table: Table, columns: Mapping[str, Column], decision: Decision, request: ReadRequest
+) -> _ReadPlan:
+    """The read's plan; a plain page (no ids, lookups or filters: the bulk get) is built once per
+    decision and version, since everything in it follows from the decision, the schema and the keys."""
+    if request.record_ids or request.column_name or request.filters:
+        return _build_read_plan(access, table, columns, decision, request)
+    key = (access.vault.pk, table.name, id(decision), request.order_by)
+    plan = _read_plans.get(key, access.version, lambda: _build_read_plan(access, table, columns, decision, request))
+    if plan.decision is not decision:  # another decision under a reused id: not this one's plan
+        plan = _build_read_plan(access, table, columns, decision, request)
+    return plan
+
+
+def _build_read_plan(
+    access: VaultAccess, table: Table, columns: Mapping[str, Column], decision: Decision, request: ReadRequest
+) -> _ReadPlan:
+    table_name = table.name
     query: QuerySet[Record] = Record.objects.filter(table=table)
     if request.record_ids:
         query = query.filter(pk__in=[u for u in (parse_uuid(i) for i in request.record_ids) if u])
@@ -728,54 +775,107 @@ def records_read(
         query = query.annotate(**annotations)
     order = {"ASCENDING": ["created_at", "pk"], "DESCENDING": ["-created_at", "-pk"]}.get(request.order_by, ["pk"])
     # Tuples, not model instances: a model per row costs more than decrypting its values.
-    rows = list(
-        query.order_by(*order).values_list("pk", "data", *level_keys.values())[
-            request.offset : request.offset + request.limit
-        ]
+    selected = query.order_by(*order).values_list("pk", "data", *level_keys.values())
+    compiler = selected.query.get_compiler(connection=connection)
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:
+        sql, params = None, ()
+    return _ReadPlan(
+        sql=None if sql is None else f"{sql} LIMIT %s OFFSET %s",
+        params=tuple(params),
+        columns=plans,
+        level_index={name: 2 + i for i, name in enumerate(level_keys)},
+        maskers={name: compile_masking(column.masking or None, column.data_type) for name, column, _ in plans},
+        decision=decision,
     )
+
+
+def _uuid_text(value: Any) -> str:
+    """A record id as the API spells it (SQLite hands back the 32 hex digits it stores)."""
+    if isinstance(value, str) and len(value) == 32:
+        return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+    return str(value)
+
+
+def records_read(
+    access: VaultAccess, table_name: str, request: ReadRequest, *, single: bool = False, action_name: str = "read"
+) -> list[dict[str, Any]]:
+    """Records as the caller may see them: ``[{"fields": {...}, "tokens": {...}?}]``."""
+    table, columns = access.table(table_name)
+    # skyflow_id is the record's id, not a schema column (Skyflow's SDKs name it in fields and in
+    # SELECT): every record carries it anyway, so it is dropped here; naming only it reads as no
+    # fields given, i.e. every column the policies allow.
+    wanted = tuple(f for f in request.fields if f != "skyflow_id") if request.fields else None
+    if wanted:
+        _check_columns(table, columns, wanted)
+    decision = access.decide("READ", table_name, list(wanted) if wanted else None, request.redaction)
+    if decision.denied_columns:
+        raise _deny(
+            access,
+            action_name,
+            table_name,
+            decision.denied_columns,
+            decision,
+            f"Not allowed to read column(s) {', '.join(decision.denied_columns)} of {table_name}.",
+        )
+    plan = _read_plan(access, table, columns, decision, request)
+    rows: list[tuple[Any, ...]] = []
+    if plan.sql is not None:
+        # Raw, from the prepared statement: building and compiling the ORM query cost more than running it.
+        with connection.cursor() as cursor:
+            cursor.execute(plan.sql, [*plan.params, request.limit, request.offset])
+            rows = cursor.fetchall()
+    ids = [_uuid_text(row[0]) for row in rows]
     tokens_by_record: dict[str, dict[str, str]] = {}
     if request.tokenization and rows:
-        ids = [row[0] for row in rows]
         live = Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
         for record_id, column_name, token in Token.objects.filter(live, record_id__in=ids).values_list(
             "record_id", "column__name", "token"
         ):
             tokens_by_record.setdefault(str(record_id), {})[column_name] = token
-    maskers = {name: compile_masking(column.masking or None, column.data_type) for name, column, _ in plans}
-    level_index = {name: 2 + i for i, name in enumerate(level_keys)}
     renderers: dict[tuple[Any, ...], Any] = {}
-    opened: dict[tuple[Any, ...], list[tuple[str, Column, ColumnAad | None]]] = {}
+    opened: dict[tuple[Any, ...], list[tuple[str, Column, ColumnCipher | None]]] = {}
     out: list[dict[str, Any]] = []
     fixed_plan: list[tuple[str, str, Any, str]] | None = None
-    if not level_keys:
-        fixed_plan = _row_plan(plans, None, level_index, request, maskers)
-    for row in rows:
-        plan = fixed_plan if fixed_plan is not None else _row_plan(plans, row, level_index, request, maskers)
-        if not plan:
+    if not plan.level_index:
+        fixed_plan = _row_plan(plan.columns, None, plan.level_index, request, plan.maskers)
+    for row, record_id in zip(rows, ids, strict=True):
+        row_plan = (
+            fixed_plan
+            if fixed_plan is not None
+            else _row_plan(plan.columns, row, plan.level_index, request, plan.maskers)
+        )
+        if not row_plan:
             continue
-        key = tuple(plan)
+        key = tuple(row_plan)
         renderer = renderers.get(key)
         if renderer is None:
-            renderer = renderers[key] = make_row_renderer(plan)
-        record_id = str(row[0])
+            renderer = renderers[key] = make_row_renderer(row_plan)
         if request.tokenization:
             source = tokens_by_record.get(record_id, {})
         else:
             data = row[1]
+            if isinstance(data, str):
+                data = _decode_json(data)
             wanted = opened.get(key)
             if wanted is None:
                 wanted = opened[key] = [
-                    (name, columns[name], access.column_aad(table, columns[name]) if columns[name].encrypted else None)
-                    for name, level, _, _ in plan
+                    (name, columns[name], access.opener(table, columns[name]) if columns[name].encrypted else None)
+                    for name, level, _, _ in row_plan
                     if level in (PLAIN_TEXT, MASKED)
                 ]
             source = {}
-            for name, column, column_aad in wanted:
+            record_part = encode_part(record_id)
+            for name, column, cipher in wanted:
                 stored = data.get(name)
-                if column_aad is None or stored is None:
+                if cipher is None or stored is None:
                     source[name] = stored
                     continue
-                source[name] = access.open_sealed(table, column, column_aad, record_id, stored)
+                try:
+                    source[name] = from_plaintext(cipher.open_text(stored, record_part))
+                except (CiphertextIntegrityError, ValueError, TypeError) as exc:
+                    raise access.integrity_failure(table, column, record_id) from exc
         fields = renderer(source)
         fields["skyflow_id"] = record_id
         out.append({"fields": fields})
@@ -787,7 +887,7 @@ def records_read(
             resource_ids=[r["fields"]["skyflow_id"] for r in out][:1000],
             vault_id=str(access.vault.id),
             table=table_name,
-            columns=[name for name, _, _ in plans],
+            columns=[name for name, _, _ in plan.columns],
             record_count=len(out),
             decision="ALLOW" if decision.allowed else "DENY",
             policy_ids=_policy_ids(decision),
@@ -826,100 +926,180 @@ def _condition_columns(grant: Any) -> set[str]:
     return names
 
 
+@dataclass
+class _DetokenizeStep:
+    """What detokenizing a token of one column at one requested redaction needs, prepared once per request."""
+
+    table: Table
+    column: Column
+    columns: Mapping[str, Column]  # the table's
+    redaction: str
+    grant: Any  # the column's ColumnDecision, or None: not allowed
+    policy_ids: list[str]
+    # Columns the grant's level conditions read, sorted (empty: the first level holds on every row).
+    condition_columns: tuple[str, ...]
+    # The record members to read: the token's column first, then the condition columns.
+    names: tuple[str, ...]
+    members: tuple[int, tuple[str, ...]]  # (table id, names): the records query that reads them
+    sealed: tuple[tuple[int, Column], ...]  # which of them are encrypted, by position
+    masker: Any
+    used: bool = False  # a token was answered under this decision: its policies go to the audit event
+    levels: dict[tuple[Any, ...], str | None] = field(default_factory=dict)  # condition values → level
+    capped: dict[str, str] = field(default_factory=dict)  # granted level → level at this redaction
+
+    def cap(self, level: str) -> str:
+        capped = self.capped.get(level)
+        if capped is None:
+            capped = self.capped[level] = _cap(level, self.redaction, self.column)
+        return capped
+
+
+def _detokenize_step(access: VaultAccess, column: Column, table: Table, redaction: str) -> _DetokenizeStep:
+    decision = access.decide("DETOKENIZATION", table.name, [column.name], redaction)
+    grant = decision.columns.get(column.name)
+    conditional = grant is not None and not all(g.condition == ast.TRUE for g in grant.levels)
+    condition_columns = tuple(sorted(_condition_columns(grant))) if conditional else ()
+    _, columns = access.table(table.name)
+    names = (column.name, *(n for n in condition_columns if n != column.name))
+    return _DetokenizeStep(
+        table=table,
+        column=column,
+        columns=columns,
+        redaction=redaction,
+        grant=grant,
+        policy_ids=_policy_ids(decision),
+        condition_columns=condition_columns,
+        names=names,
+        members=(table.pk, names),
+        sealed=tuple((i, columns[n]) for i, n in enumerate(names) if n in columns and columns[n].encrypted),
+        masker=compile_masking(column.masking or None, column.data_type),
+    )
+
+
+_vault_columns: VersionedMemo[dict[int, tuple[Table, Column]]] = VersionedMemo()
+
+
+def _columns_by_id(access: VaultAccess) -> dict[int, tuple[Table, Column]]:
+    """The vault's columns by id with their tables, kept per process under the shared version."""
+
+    def load() -> dict[int, tuple[Table, Column]]:
+        return {c.pk: (c.table, c) for c in Column.objects.filter(table__vault=access.vault).select_related("table")}
+
+    return _vault_columns.get(access.vault.pk, access.version, load)
+
+
+def _record_values(
+    access: VaultAccess, table: Table, names: Sequence[str], record_ids: Sequence[Any]
+) -> dict[Any, tuple[Any, ...]]:
+    """``{record id: (stored value per name…)}``: only those members of each record's data, read
+    by the database (sealed values as their text), not the whole document parsed per record."""
+    _, columns = access.table(table.name)
+    selects, params = [], []
+    for name in names:
+        column = columns.get(name)
+        sql, member_params = json_member("r.data", name, text=column is not None and column.encrypted)
+        selects.append(sql)
+        params += member_params
+    records, records_params = rows_matching(record_ids, "uuid", "vaults_record r", "r.id")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {uuid_text('r.id')}, {', '.join(selects)} FROM {records}", params + records_params)
+        fetched = cursor.fetchall()
+    out = {}
+    for row in fetched:
+        values = []
+        for i, name in enumerate(names):
+            column = columns.get(name)
+            value, kind = row[1 + 2 * i], row[2 + 2 * i]
+            values.append(value if column is not None and column.encrypted else read_json_member(value, kind))
+        out[row[0]] = tuple(values)
+    return out
+
+
 def tokens_detokenize(access: VaultAccess, requests: Sequence[tuple[str, str]]) -> list[Detokenized]:
     """Each token's value at most at its DETOKENIZATION level; unknown, expired or not allowed → error.
 
-    Three queries for any number of tokens (tokens, their columns, their records); one decision per
-    (column, redaction); only the token's own column is decrypted unless a row condition needs more.
+    Two queries for any number of tokens (the tokens, then the members of their records that the
+    answer needs); one decision per (column, redaction); only the token's own column and the columns
+    its grant's row conditions read are decrypted, and the level is worked out once per distinct
+    set of those condition values.
     """
-    found = {
-        row[0]: row
-        for row in Token.objects.filter(vault=access.vault, token__in=[r[0] for r in requests]).values_list(
-            "token", "column_id", "record_id", "column_group", "value_sealed", "expires_at"
+    columns_by_id = _columns_by_id(access)
+    tokens, params = rows_matching(list({token for token, _ in requests}), "text", "vaults_token t", "t.token")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT t.token, t.column_id, {uuid_text('t.record_id')}, t.column_group, t.value_sealed, t.expires_at "
+            f"FROM {tokens} WHERE t.vault_id = %s",
+            [*params, Token._meta.get_field("vault").get_db_prep_value(access.vault.pk, connection)],
         )
-    }
-    column_ids = {row[1] for row in found.values() if row[1] is not None}
-    columns_by_id = {c.pk: c for c in Column.objects.filter(pk__in=column_ids).select_related("table")}
-    # The sealed value of each token's own column, fetched per column as text: parsing every
-    # record's whole data document would cost more than everything else a token needs.
-    sealed_by_column: dict[int, list[Any]] = {}
-    for row in found.values():
-        if row[2] is not None and row[1] in columns_by_id and columns_by_id[row[1]].encrypted:
-            sealed_by_column.setdefault(row[1], []).append(row[2])
-    sealed_values: dict[tuple[Any, int], Any] = {}
-    for column_id, ids in sealed_by_column.items():
-        name = columns_by_id[column_id].name
-        for record_pk, sealed in Record.objects.filter(pk__in=ids).values_list("pk", KT(f"data__{name}")):
-            sealed_values[(record_pk, column_id)] = sealed
-    # Records whose whole row a row condition needs: decided up front, fetched in one query.
-    conditional_ids = []
+        found = {row[0]: row for row in cursor.fetchall()}
+    steps: dict[tuple[int, str], _DetokenizeStep] = {}
+
+    def step_for(column_id: int, redaction: str) -> _DetokenizeStep | None:
+        step = steps.get((column_id, redaction))
+        if step is None and column_id in columns_by_id:
+            table, column = columns_by_id[column_id]
+            step = steps[(column_id, redaction)] = _detokenize_step(access, column, table, redaction)
+        return step
+
+    # The members each record must give: the token's column, and what its grant's conditions read.
+    wanted: dict[tuple[int, tuple[str, ...]], tuple[Table, dict[Any, None]]] = {}
     for token_text, redaction in requests:
         row = found.get(token_text)
-        column = columns_by_id.get(row[1]) if row is not None else None
-        if row is None or column is None or row[2] is None:
+        step = step_for(row[1], redaction) if row is not None and row[1] is not None else None
+        if step is None or step.grant is None or row is None or row[2] is None:
             continue
-        grant = access.decide("DETOKENIZATION", column.table.name, [column.name], redaction).columns.get(column.name)
-        needs_row = grant is not None and not all(g.condition == ast.TRUE for g in grant.levels)
-        if needs_row or (row[2], column.pk) not in sealed_values:
-            conditional_ids.append(row[2])
-    whole = dict(Record.objects.filter(pk__in=conditional_ids).values_list("pk", "data")) if conditional_ids else {}
+        wanted.setdefault(step.members, (step.table, {}))[1][row[2]] = None
+    values = {key: _record_values(access, table, key[1], list(ids)) for key, (table, ids) in wanted.items()}
 
-    def record_data(record_pk: Any) -> dict[str, Any] | None:
-        return whole.get(record_pk)
-
-    maskers: dict[int, Any] = {}
     now = timezone.now()
     out: list[Detokenized] = []
     allowed_count = 0
-    policy_ids: set[str] = set()
     for token_text, redaction in requests:
-        token = found.get(token_text)
-        column = columns_by_id.get(token[1]) if token is not None else None
-        if token is None or column is None or (token[5] is not None and token[5] <= now):
+        row = found.get(token_text)
+        step = step_for(row[1], redaction) if row is not None and row[1] is not None else None
+        if row is None or step is None or (row[5] is not None and row[5] <= now):
             out.append(Detokenized(token_text, error="Token Not Found"))
             continue
-        table = column.table
-        decision = access.decide("DETOKENIZATION", table.name, [column.name], redaction)
-        policy_ids.update(_policy_ids(decision))
-        grant = decision.columns.get(column.name)
+        step.used = True
+        grant, column, table = step.grant, step.column, step.table
         if grant is None:
             out.append(Detokenized(token_text, error="Token Not Found"))
             continue
-        unconditional = all(g.condition == ast.TRUE for g in grant.levels)
-        if token[2] is not None:
-            record_id = str(token[2])
-            if unconditional and (token[2], column.pk) in sealed_values:
-                value = access.open(table, column, record_id, sealed_values[(token[2], column.pk)])
-                level = grant.levels[0].level if grant.levels else None
-            elif (data := record_data(token[2])) is None:
+        if row[2] is None:  # a token of the tokenize endpoint: its value is kept with it, sealed
+            value = _open_token_value(access, row[3], token_text, row[4])
+            level = grant.levels[0].level if not step.condition_columns and grant.levels else None
+        else:
+            stored = values[step.members].get(row[2])
+            if stored is None:  # the record is gone
                 out.append(Detokenized(token_text, error="Token Not Found"))
                 continue
-            elif unconditional:
-                value = access.open(table, column, record_id, data.get(column.name))
+            opened = list(stored)
+            if step.sealed:
+                record_id = _uuid_text(row[2])
+                record_part = encode_part(record_id)
+                for i, sealed_column in step.sealed:
+                    if opened[i] is not None:
+                        opened[i] = access.open_sealed(table, sealed_column, record_id, opened[i], record_part)
+            value = opened[0]
+            if not step.condition_columns:
                 level = grant.levels[0].level if grant.levels else None
             else:
-                _, columns = access.table(table.name)
-                needed = _condition_columns(grant) | {column.name}
-                row = {
-                    n: access.open(table, columns[n], record_id, v)
-                    for n, v in data.items()
-                    if n in needed and n in columns
-                }
-                value = row.get(column.name)
-                level = grant.level_for(_comparable_row(columns, row))
-        else:
-            value = _open_token_value(access, token[3], token_text, token[4])
-            level = grant.levels[0].level if unconditional and grant.levels else None
+                by_name = dict(zip(step.names, opened, strict=True))
+                comparable = _comparable_row(step.columns, {n: by_name[n] for n in step.condition_columns})
+                key = tuple((v.__class__, v) for v in comparable.values())
+                try:
+                    level = step.levels[key]
+                except KeyError:
+                    level = step.levels[key] = grant.level_for(comparable)
+                except TypeError:  # an unhashable value (JSON list or object): decide without remembering
+                    level = grant.level_for(comparable)
         if level is None:
             out.append(Detokenized(token_text, error="Token Not Found"))
             continue
-        level = _cap(level, redaction, column)
-        masker = maskers.get(column.pk)
-        if masker is None:
-            masker = maskers[column.pk] = compile_masking(column.masking or None, column.data_type)
-        value_type, text = detokenize_value(value, level, masker, column.data_type)
+        value_type, text = detokenize_value(value, step.cap(level), step.masker, column.data_type)
         out.append(Detokenized(token_text, value_type, text))
         allowed_count += 1
+    policy_ids = {policy_id for step in steps.values() if step.used for policy_id in step.policy_ids}
     with transaction.atomic():
         audit_append(
             actor=access.actor,

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from audit.actors import Actor
 from audit.services import audit_append
+from policies.services import bump_policy_version
 from vaultstudio.errors import Conflict
 
 from .crypto.config import get_keyring
@@ -105,6 +106,7 @@ def data_key_rotate(*, actor: Actor, vault: Vault) -> DataKey:
         key = DataKey.objects.create(
             vault=vault, purpose=DATA, version=version, wrapped_key=_b64(generated.wrapped), kek_id=generated.kek_id
         )
+        bump_policy_version()  # workers keep key rows under that version: new writes take the new key
         older = list(
             rows.filter(version__lt=version, retired_at__isnull=True)
             .order_by("version")
@@ -286,6 +288,8 @@ def _pass_end(job: ReencryptionJob, vault: Vault, tables: dict[int, tuple[str, l
     retired = [row for row in candidates if row.version not in in_tokens]
     now = timezone.now()
     DataKey.objects.filter(pk__in=[row.pk for row in retired]).update(retired_at=now)
+    if retired:
+        bump_policy_version()  # workers keep key rows under that version: none may seal with these now
     job.status = ReencryptionJob.DONE
     job.finished_at = now
     job.retired_versions = [row.version for row in retired]
@@ -436,6 +440,8 @@ def kek_rotate(*, actor: Actor, batch_size: int = DEFAULT_KEK_BATCH_SIZE) -> int
                     new = keyring.rewrap_data_key(StoredDataKey(str(row.vault_id), row.version, row.kek_id, wrapped))
                 row.kek_id, row.wrapped_key = new.kek_id, _b64(new.wrapped)
             DataKey.objects.bulk_update(rows, ["kek_id", "wrapped_key"])
+            if rows:
+                bump_policy_version()  # workers keep key rows (wrapped keys) under that version
             # Written even when nothing needed re-wrapping, so that the run itself is on record.
             audit_append(
                 actor=actor,

@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from policies.language.schema import ColumnInfo, SchemaInfo, TableInfo
 from vaultstudio.errors import NotFound
 from vaultstudio.inputs import parse_uuid
+from vaultstudio.versioned import VersionedMemo
 
 from .models import Table, Vault
 from .schema import SchemaSpec, TableSpec
@@ -20,6 +21,20 @@ def vault_list() -> QuerySet[Vault]:
 def vault_get(vault_id: str) -> Vault:
     uid = parse_uuid(vault_id)
     vault = Vault.objects.filter(pk=uid).first() if uid else None
+    if vault is None:
+        raise NotFound(f"No vault with id {vault_id}.")
+    return vault
+
+
+_current_vaults: VersionedMemo[Vault | None] = VersionedMemo()
+
+
+def vault_get_current(vault_id: str, version: int) -> Vault:
+    """``vault_get`` for the data plane: the row is read once per process while the shared version
+    stays ``version`` (vault updates and deletes bump it). The instance is shared between requests:
+    read it, never change it."""
+    uid = parse_uuid(vault_id)
+    vault = _current_vaults.get(uid, version, lambda: Vault.objects.filter(pk=uid).first()) if uid else None
     if vault is None:
         raise NotFound(f"No vault with id {vault_id}.")
     return vault

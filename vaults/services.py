@@ -71,6 +71,7 @@ def vault_update(*, actor: Actor, vault: Vault, **changes: Any) -> Vault:
         return vault
     with transaction.atomic():
         save_unique(vault, f"A vault named {vault.name!r} already exists.")
+        bump_policy_version()  # the data plane keeps vault rows per process under that version
         audit_append(
             actor=actor,
             action="vault.update",
@@ -92,6 +93,7 @@ def vault_delete(*, actor: Actor, vault: Vault, confirm: bool = False) -> None:
     with transaction.atomic():
         vault_id, name = str(vault.id), vault.name
         vault.delete()
+        bump_policy_version()  # the data plane keeps vault rows per process under that version
         audit_append(
             actor=actor,
             action="vault.delete",

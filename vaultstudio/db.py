@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, connection, models, transaction
+from django.db.backends.utils import CursorDebugWrapper
 
 from .errors import Conflict
 
@@ -26,22 +28,18 @@ def save_unique(instance: models.Model, conflict_message: str) -> None:
         raise Conflict(conflict_message) from exc
 
 
-def _preparer(field: models.Field) -> Callable[[Any], Any]:
-    """How one field's Python value becomes a query parameter on this backend: the cheap direct form
-    for the kinds the hot write paths use, Django's own ``get_db_prep_save`` for anything else."""
+def _preparer(field: models.Field) -> Callable[[Any], Any] | None:
+    """How one field's Python value becomes a query parameter on this backend (None: as it is): the
+    cheap direct form for the kinds the hot write paths use, Django's ``get_db_prep_save`` otherwise."""
     vendor = connection.vendor
     if isinstance(field, models.ForeignKey):
         return _preparer(field.target_field)
     if isinstance(field, models.UUIDField):
         if vendor == "sqlite":
             return lambda v: None if v is None else (v.hex if isinstance(v, uuid.UUID) else uuid.UUID(str(v)).hex)
-        return lambda v: v
+        return None
     if isinstance(field, models.JSONField):
-        if vendor == "postgresql":
-            from psycopg.types.json import Jsonb
-
-            return lambda v: Jsonb(v)
-        return lambda v: json.dumps(v)
+        return json.dumps
     if isinstance(field, models.DateTimeField):
         prep = partial(field.get_db_prep_save, connection=connection)
         last: list[Any] = [object(), None]
@@ -54,25 +52,84 @@ def _preparer(field: models.Field) -> Callable[[Any], Any]:
 
         return datetime_value
     if isinstance(field, models.CharField | models.TextField | models.BooleanField | models.IntegerField):
-        return lambda v: v
+        return None
     return partial(field.get_db_prep_save, connection=connection)
 
 
-def insert_many(model: type[models.Model], objects: list[models.Model], fields: list[str]) -> None:
-    """INSERT many rows with one ``executemany``: what ``bulk_create`` does, without building its
-    query per batch nor preparing each value through Django's generic layers (together they cost
+def insert_many(model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """INSERT rows of Python values, in ``fields`` order (a foreign key by its id), with one
+    ``executemany``: what ``bulk_create`` does without model instances, without building its query
+    per batch and without preparing each value through Django's generic layers (together they cost
     more than the database on the data plane's insert path).
 
-    Defaults and auto_now fields must already be set on the objects.
+    Defaults and auto_now fields are not applied: give every value.
     """
-    if not objects:
+    if not rows:
         return
     meta = model._meta
     concrete = [meta.get_field(name) for name in fields]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in concrete)
     placeholders = ", ".join(["%s"] * len(concrete))
     sql = f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}) VALUES ({placeholders})"
-    steps = [(f.attname, _preparer(f)) for f in concrete]
-    rows = [[prep(getattr(obj, attname)) for attname, prep in steps] for obj in objects]
+    steps = [(i, prep) for i, prep in enumerate(_preparer(f) for f in concrete) if prep is not None]
+    params: Sequence[Sequence[Any]] = rows
+    if steps:
+        params = []
+        for row in rows:
+            values = list(row)
+            for i, prep in steps:
+                values[i] = prep(values[i])
+            params.append(values)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        if connection.vendor != "postgresql":
+            cursor.executemany(sql, params)
+            return
+        # PostgreSQL: COPY. An executemany is one statement per row (pipelined, but each parsed,
+        # planned and answered), and a multi-row VALUES or an INSERT from arrays cost 2-3× the time
+        # of COPY for the data plane's batches (measured: 100 records, 5-6 ms against 2).
+        copy_sql = f"COPY {connection.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN"
+        logged = cursor.debug_sql(copy_sql, many=True) if isinstance(cursor, CursorDebugWrapper) else nullcontext()
+        with logged, connection.wrap_database_errors, cursor.cursor.copy(copy_sql) as copy:
+            for row in params:
+                copy.write_row(row)
+
+
+def rows_matching(values: Sequence[Any], sql_type: str, table_sql: str, column_sql: str) -> tuple[str, list[Any]]:
+    """A FROM clause of the rows of ``table_sql`` whose ``column_sql`` is one of ``values``, driven
+    by the values (one index probe each) and given as one parameter, whatever their number.
+
+    ``IN (…)`` or ``= ANY(…)`` over a thousand values made PostgreSQL filter each row with a linear
+    search of the array (45 ms for 1,000 tokens; joined, 1 ms), and psycopg re-parses a statement
+    with more than 50 placeholders on every call. SQLite's CROSS JOIN keeps the values as the outer
+    loop (its planner otherwise may scan the table and the values for each row).
+    """
+    if connection.vendor == "postgresql":
+        return f"unnest(%s::{sql_type}[]) AS wanted(value) JOIN {table_sql} ON {column_sql} = wanted.value", [
+            list(values)
+        ]
+    return f"json_each(%s) AS wanted CROSS JOIN {table_sql} ON {column_sql} = wanted.value", [json.dumps(list(values))]
+
+
+def uuid_text(column_sql: str) -> str:
+    """A UUID column selected as text (SQLite stores the 32 hex digits): hashing a str costs less
+    than hashing a UUID, and the data plane's answers are text anyway."""
+    return f"{column_sql}::text" if connection.vendor == "postgresql" else column_sql
+
+
+def json_member(document_sql: str, key: str, *, text: bool) -> tuple[str, list[Any]]:
+    """SQL selecting one member of a JSON column: with ``text``, a string member as its text (a
+    sealed value); otherwise the member's JSON, read back by ``read_json_member``. Two
+    columns either way (SQLite's json_extract turns true into 1, so its type comes along)."""
+    if connection.vendor == "postgresql":
+        return f"({document_sql} ->> %s), NULL" if text else f"({document_sql} -> %s), NULL", [key]
+    path = f'$."{key}"'  # schema names are lowercase identifiers: nothing to escape
+    return f"json_extract({document_sql}, %s), json_type({document_sql}, %s)", [path, path]
+
+
+def read_json_member(value: Any, kind: str | None) -> Any:
+    """The Python value of a ``json_member`` (not ``text``) pair of columns."""
+    if kind is None:  # PostgreSQL: the member's JSON text, or NULL when absent
+        return None if value is None else json.loads(value)
+    if kind in ("true", "false"):
+        return kind == "true"
+    return json.loads(value) if kind in ("object", "array") else value

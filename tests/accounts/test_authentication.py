@@ -77,6 +77,42 @@ def test_key_expiring_after_issuance_kills_the_token(api, sa, token_for):
     assert_401(call(api, token), "expired")
 
 
+def test_a_revocation_by_another_worker_applies_here_on_its_version_bump(
+    api, sa, token_for, django_capture_on_commit_callbacks
+):
+    """This process holds the key row under the shared version; another worker's revocation reaches
+    it through the version bump that worker makes on commit (simulated: the row changed, then the bump)."""
+    from django.utils import timezone
+
+    from accounts.models import ServiceAccountKey
+    from policies.services import bump_policy_version
+
+    _, key, creds = sa
+    token = token_for(creds)
+    assert call(api, token).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        ServiceAccountKey.objects.filter(pk=key.pk).update(revoked_at=timezone.now())
+        bump_policy_version()
+    assert_401(call(api, token), "revoked")
+
+
+def test_key_rows_are_read_again_after_their_max_age_even_without_a_bump(api, sa, token_for, monkeypatch):
+    """The backstop for a lost bump (Redis down at commit, a crash between commit and bump)."""
+    from django.utils import timezone
+
+    from accounts.models import ServiceAccountKey
+    from accounts.selectors import CURRENT_KEY_MAX_AGE
+    from vaultstudio import versioned
+
+    _, key, creds = sa
+    token = token_for(creds)
+    assert call(api, token).status_code == 200
+    ServiceAccountKey.objects.filter(pk=key.pk).update(revoked_at=timezone.now())
+    later = time.monotonic() + CURRENT_KEY_MAX_AGE + 1
+    monkeypatch.setattr(versioned.time, "monotonic", lambda: later)
+    assert_401(call(api, token), "revoked")
+
+
 def test_allowlist_is_rechecked_per_request(api, sa, token_for, actor):
     account, _, creds = sa
     token = token_for(creds)

@@ -35,25 +35,14 @@ def test_rows_read_back_as_written(actor):
         )
         for i in range(3)
     ]
-    insert_many(Record, records, ["id", "table", "data", "created_at", "updated_at", "created_by"])
     insert_many(
-        BlindIndex,
-        [BlindIndex(column=column, record=records[0], digest="d" * 64, is_unique=True)],
-        ["column", "record", "digest", "is_unique"],
+        Record,
+        ["id", "table", "data", "created_at", "updated_at", "created_by"],
+        [(r.id, r.table_id, r.data, r.created_at, r.updated_at, r.created_by) for r in records],
     )
+    insert_many(BlindIndex, ["column", "record", "digest", "is_unique"], [(column.pk, records[0].pk, "d" * 64, True)])
     insert_many(
         Token,
-        [
-            Token(
-                token=str(uuid.uuid4()),
-                vault=vault,
-                column=column,
-                record=records[1],
-                column_group="g",
-                expires_at=now + timedelta(minutes=5),
-                created_at=now,
-            )
-        ],
         [
             "token",
             "vault",
@@ -65,6 +54,7 @@ def test_rows_read_back_as_written(actor):
             "expires_at",
             "created_at",
         ],
+        [(str(uuid.uuid4()), vault.pk, column.pk, records[1].pk, "g", "", "", now + timedelta(minutes=5), now)],
     )
     for written in records:
         stored = Record.objects.get(pk=written.pk)
@@ -76,4 +66,4 @@ def test_rows_read_back_as_written(actor):
 
 
 def test_nothing_to_insert_is_fine():
-    insert_many(Record, [], ["id"])
+    insert_many(Record, ["id"], [])

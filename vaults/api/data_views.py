@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from policies.services import policy_version
 from vaults import records
 from vaults.api.wire import (
     WireError,
@@ -33,7 +34,7 @@ from vaults.api.wire import (
 )
 from vaults.models import IdempotentResponse
 from vaults.query import UnsupportedQuery, parse_query
-from vaults.selectors import vault_get
+from vaults.selectors import vault_get_current
 from vaultstudio.errors import BadRequest, NotFound, VaultError
 
 _TAGS = ["data plane (Skyflow-compatible)"]
@@ -62,7 +63,12 @@ class DataPlaneView(APIView):
     permission_classes = [IsAuthenticated]
 
     def access(self, request: Request, vault_id: str) -> records.VaultAccess:
-        return records.VaultAccess(caller=request.user, vault=vault_get(vault_id))
+        # Read once per request (bearer authentication already has): it keys the vault row, its keys
+        # and the decisions.
+        version = getattr(request.user, "version", None)
+        if version is None:
+            version = policy_version()
+        return records.VaultAccess(caller=request.user, vault=vault_get_current(vault_id, version), version=version)
 
 
 def _principal_key(request: Request) -> str:

@@ -200,7 +200,8 @@ def test_initial_shows_one_character_at_most(value: str) -> None:
 def test_no_preset_shows_a_value_of_two_or_more_characters_whole(value: str, preset: str) -> None:
     data_type = "string" if "string" in PRESET_DATA_TYPES[preset] else "date"
     text = _nfc(value)
-    if len(text.strip()) >= 2:
+    # A value made only of the mask character ("**") shows nothing however it is masked.
+    if len(text.strip()) >= 2 and text.strip().strip("*"):
         assert text.strip() not in mask(preset, value, data_type).replace("@", "")
 
 
