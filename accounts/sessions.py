@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
@@ -25,7 +26,6 @@ from .models import User, UserSession
 
 LOGIN_AT_SESSION_KEY = "vs_login_at"  # time.time() of the password check
 SEEN_AT_SESSION_KEY = "vs_seen_at"  # time.time() of the last request
-TRACKED_SESSION_KEY = "vs_tracked"  # this session has its UserSession row
 EXPIRED_NOTICE_SESSION_KEY = "vs_expired"  # tell the login page why the person is there
 # Writing the session and its row on every request would cost a write per page; within this many
 # seconds the previous "last seen" stands (far below the idle timeout).
@@ -40,6 +40,12 @@ def _ip(request: Any) -> str | None:
         return None
 
 
+def on_user_logged_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    """Receiver of Django's ``user_logged_in`` (connected in ``AccountsConfig.ready``)."""
+    if request is not None and hasattr(request, "session") and isinstance(user, User):
+        session_started(request, user)
+
+
 def session_started(request: Any, user: User) -> None:
     """Right after Django's login (the session key is already new): the lifetimes start now and the
     session is tracked."""
@@ -50,20 +56,22 @@ def session_started(request: Any, user: User) -> None:
 
 
 def track(request: Any, user: User) -> None:
-    """Make sure this session has its ``UserSession`` row (sessions created outside the login page,
-    e.g. by tests or SSO, get theirs on their first request)."""
+    """Make sure this session has its ``UserSession`` row (one query). Logins get theirs at once;
+    a session made without ``django.contrib.auth.login`` (test helpers) gets its row when it is
+    next touched, or when its person opens their page."""
     if request.session.session_key is None:
         request.session.save()
-    UserSession.objects.update_or_create(
-        session_key=request.session.session_key,
-        defaults={
-            "user": user,
-            "ip": _ip(request),
-            "user_agent": request.META.get("HTTP_USER_AGENT", "")[:255],
-            "last_seen_at": timezone.now(),
-        },
+    UserSession.objects.bulk_create(
+        [
+            UserSession(
+                user=user,
+                session_key=request.session.session_key,
+                ip=_ip(request),
+                user_agent=request.META.get("HTTP_USER_AGENT", "")[:255],
+            )
+        ],
+        ignore_conflicts=True,
     )
-    request.session[TRACKED_SESSION_KEY] = True
 
 
 def session_rotated(request: Any, old_key: str | None) -> None:
@@ -88,15 +96,15 @@ def expiry_reason(request: Any, now: float | None = None) -> str | None:
 
 
 def touch(request: Any, user: User, now: float | None = None) -> None:
-    """Record that the session was used now (at most once per ``TOUCH_RESOLUTION_SECONDS``)."""
+    """Record that the session was used now — at most once per ``TOUCH_RESOLUTION_SECONDS``, so
+    most requests cost no query at all."""
     now = time.time() if now is None else now
     seen_at = float(request.session.get(SEEN_AT_SESSION_KEY, 0))
-    if not request.session.get(TRACKED_SESSION_KEY):
-        request.session[SEEN_AT_SESSION_KEY] = now
+    if now - seen_at < TOUCH_RESOLUTION_SECONDS:
+        return
+    request.session[SEEN_AT_SESSION_KEY] = now
+    if not UserSession.objects.filter(session_key=request.session.session_key).update(last_seen_at=timezone.now()):
         track(request, user)
-    elif now - seen_at >= TOUCH_RESOLUTION_SECONDS:
-        request.session[SEEN_AT_SESSION_KEY] = now
-        UserSession.objects.filter(session_key=request.session.session_key).update(last_seen_at=timezone.now())
 
 
 def forget(session_key: str | None) -> None:
@@ -114,11 +122,17 @@ def sessions_of(user: User) -> list[UserSession]:
 def end_sessions(user: User) -> int:
     """Delete every session of ``user``; returns how many were ended.
 
-    Reads only the person's own ``UserSession`` rows (every session gets one at login, or on its
-    first request), never the whole session store.
+    The person's sessions are found through their ``UserSession`` rows (every login makes one), not
+    by reading the whole session store; only sessions without a row (anonymous ones, or one made
+    without ``django.contrib.auth.login`` and not used since) are decoded to make sure none is missed.
     """
+    user_id = str(user.pk)
     with transaction.atomic():
-        keys = list(UserSession.objects.filter(user=user).values_list("session_key", flat=True))
+        keys = set(UserSession.objects.filter(user=user).values_list("session_key", flat=True))
+        untracked = Session.objects.filter(expire_date__gt=timezone.now()).exclude(
+            session_key__in=UserSession.objects.values("session_key")
+        )
+        keys.update(s.session_key for s in untracked.iterator() if s.get_decoded().get(SESSION_KEY) == user_id)
         ended, _ = Session.objects.filter(session_key__in=keys, expire_date__gt=timezone.now()).delete()
         Session.objects.filter(session_key__in=keys).delete()
         UserSession.objects.filter(user=user).delete()

@@ -10,5 +10,6 @@ mkdir -p var/celery
 CELERY_PID=$!
 trap 'kill $CELERY_PID 2>/dev/null; wait $CELERY_PID 2>/dev/null' EXIT INT TERM
 echo "VaultStudio is running at http://$HOST:$PORT/  (API docs: http://$HOST:$PORT/api/docs/)"
+echo "The studio: http://localhost:$PORT/studio/  (first admin: .venv/bin/python manage.py createsuperuser)"
 echo "Celery worker + beat: pid $CELERY_PID, log var/celery.log. Ctrl-C stops both."
 .venv/bin/gunicorn vaultstudio.wsgi --bind "$HOST:$PORT" --workers 2 --access-logfile - 

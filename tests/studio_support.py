@@ -17,7 +17,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import User
+from accounts.models import User, UserSession
 from accounts.sessions import LOGIN_AT_SESSION_KEY, SEEN_AT_SESSION_KEY
 from accounts.stepup import MFA_AT_SESSION_KEY
 from policies.models import Role, RoleBinding
@@ -69,18 +69,29 @@ def session_state(user: User, *, mfa_recent: bool = True) -> dict[str, Any]:
     return state
 
 
-def login_client(client: Any, user: User, *, mfa_recent: bool = True) -> Any:
-    """Log ``client`` (Django's test Client) in as ``user``, MFA passed; returns the client."""
+def _new_session(user: User, *, mfa_recent: bool) -> str:
     store = SessionStore()
     store.update(session_state(user, mfa_recent=mfa_recent))
     store.create()
-    client.cookies[settings.SESSION_COOKIE_NAME] = store.session_key
+    UserSession.objects.create(user=user, session_key=store.session_key)
+    return str(store.session_key)
+
+
+def password_only_client(client: Any, user: User) -> Any:
+    """Log ``client`` in as ``user`` with the password step done and no MFA check yet."""
+    client.force_login(user)
+    session = client.session
+    session[LOGIN_AT_SESSION_KEY] = session[SEEN_AT_SESSION_KEY] = time.time()
+    session.save()
+    return client
+
+
+def login_client(client: Any, user: User, *, mfa_recent: bool = True) -> Any:
+    """Log ``client`` (Django's test Client) in as ``user``, MFA passed; returns the client."""
+    client.cookies[settings.SESSION_COOKIE_NAME] = _new_session(user, mfa_recent=mfa_recent)
     return client
 
 
 def browser_session_cookie(user: User, base_url: str, *, mfa_recent: bool = True) -> dict[str, Any]:
     """A cookie for Playwright's ``context.add_cookies`` that logs the browser in as ``user``."""
-    store = SessionStore()
-    store.update(session_state(user, mfa_recent=mfa_recent))
-    store.create()
-    return {"name": settings.SESSION_COOKIE_NAME, "value": store.session_key, "url": base_url}
+    return {"name": settings.SESSION_COOKIE_NAME, "value": _new_session(user, mfa_recent=mfa_recent), "url": base_url}

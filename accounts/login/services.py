@@ -100,8 +100,8 @@ def password_login(request: Any, *, email: str, password: str) -> Outcome:
                 _audit_lockout(actor, "password")
         return Outcome(ok=False, locked=locked)
     with transaction.atomic():
-        auth.login(request, user)  # a new session key: no fixation
-        sessions.session_started(request, user)
+        # A new session key (no fixation); accounts.sessions starts its lifetimes and tracks it.
+        auth.login(request, user)
         audit_append(
             actor=user_actor(user),
             action="auth.login.success",

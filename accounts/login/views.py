@@ -322,6 +322,10 @@ def step_up_view(request: HttpRequest) -> HttpResponse:
 def me_view(request: HttpRequest) -> HttpResponse:
     user = request.user
     current_key = request.session.session_key
+    live = sessions.sessions_of(user)  # type: ignore[arg-type]
+    if current_key not in {s.session_key for s in live}:  # a session made without the login page
+        sessions.track(request, user)  # type: ignore[arg-type]
+        live = sessions.sessions_of(user)  # type: ignore[arg-type]
     return render(
         request,
         "accounts/me.html",
@@ -331,7 +335,7 @@ def me_view(request: HttpRequest) -> HttpResponse:
             "backup_left": backup_codes_left(user),  # type: ignore[arg-type]
             "backup_total": BACKUP_CODE_COUNT,
             "has_backup": backup_device(user) is not None,  # type: ignore[arg-type]
-            "sessions": sessions.sessions_of(user),  # type: ignore[arg-type]
+            "sessions": live,
             "current_key": current_key,
             "idle_minutes": settings.VAULTSTUDIO_SESSION_IDLE_SECONDS // 60,
         },

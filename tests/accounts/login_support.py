@@ -11,7 +11,6 @@ from django.conf import settings
 from django_otp.oath import hotp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tests.studio.dashboard_stand_in import studio_urlconf  # noqa: F401  (autouse fixture)
 from tests.studio_support import PASSWORD
 
 ME = "/studio/me/"

@@ -18,7 +18,6 @@ from tests.accounts.login_support import (  # noqa: F401  (autouse fixtures)
     post_totp,
     session_key,
     sign_in,
-    studio_urlconf,
     totp_code,
 )
 from tests.studio_support import PASSWORD, make_person

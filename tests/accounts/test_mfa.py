@@ -18,7 +18,6 @@ from tests.accounts.login_support import (  # noqa: F401  (autouse fixtures)
     _fast_hashing_and_fresh_lockouts,
     fresh_code,
     post_password,
-    studio_urlconf,
     totp_code,
 )
 from tests.studio_support import login_client, make_person

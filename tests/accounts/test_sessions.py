@@ -19,7 +19,6 @@ from tests.accounts.login_support import (  # noqa: F401  (autouse fixtures)
     post_password,
     session_key,
     sign_in,
-    studio_urlconf,
 )
 from tests.studio_support import login_client, make_person
 
@@ -184,3 +183,32 @@ def test_after_mfa_the_first_device_code_is_the_bound_device(client, admin):
     store = SessionStore(session_key=session_key(client))
     assert store[DEVICE_ID_SESSION_KEY] == TOTPDevice.objects.get(user=admin).persistent_id
     assert fresh_code  # the helper used by sign_in
+
+
+def _untracked_session(client, user):
+    """A session made without the login page or the helpers' row (as a future SSO flow might)."""
+    from tests.studio_support import session_state
+
+    store = SessionStore()
+    store.update(session_state(user))
+    store.create()
+    client.cookies["sessionid"] = store.session_key
+    return client
+
+
+def test_end_sessions_also_finds_a_session_made_without_the_login_page(admin):
+    from django.test import Client
+
+    untracked = _untracked_session(Client(), admin)
+    assert not UserSession.objects.filter(user=admin).exists()
+    assert end_sessions(admin) == 1
+    assert untracked.get(ME)["Location"].startswith("/studio/login/")
+
+
+def test_an_untracked_session_is_tracked_when_next_touched(admin):
+    from django.test import Client
+
+    untracked = _untracked_session(Client(), admin)
+    shift_session(untracked, seen=60)
+    assert untracked.get("/api/v1/users/").status_code == 200
+    assert UserSession.objects.filter(user=admin, session_key=session_key(untracked)).exists()

@@ -14,7 +14,6 @@ from django_otp.oath import hotp
 
 from accounts.models import User
 from accounts.sessions import end_sessions
-from tests.studio.dashboard_stand_in import studio_urlconf  # noqa: F401  (autouse fixture)
 from tests.studio_support import PASSWORD, make_person
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -17,7 +17,6 @@ from tests.vaults.studio.support import (
     ACTOR,
     MASKED_POLICY,
     PLAIN_POLICY,
-    STUB_URLCONF,
     analyst,
     persons_vault,
     policy_of,
@@ -27,8 +26,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def _stub_urls(settings: Any) -> None:
-    settings.ROOT_URLCONF = STUB_URLCONF
+def _fast_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 

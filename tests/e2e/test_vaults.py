@@ -9,15 +9,14 @@ import pytest
 from django.urls import reverse
 
 from tests.studio_support import browser_session_cookie, make_person
-from tests.vaults.studio.support import STUB_URLCONF, persons_vault
+from tests.vaults.studio.support import persons_vault
 from vaults.models import Column
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def _stub_urls(settings: Any) -> None:
-    settings.ROOT_URLCONF = STUB_URLCONF
+def _fast_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 

@@ -14,8 +14,8 @@ from django.urls import path
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.accounts.login_support import fresh_code
-from tests.studio.dashboard_stand_in import urlpatterns as studio_urlpatterns
 from tests.studio_support import login_client, make_person
+from vaultstudio import urls as project_urls
 from vaultstudio.studio import studio_page
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
@@ -29,7 +29,7 @@ def admin_only(request: HttpRequest) -> HttpResponse:
     return HttpResponse("inside")
 
 
-urlpatterns = [path("door-test/admin-only/", admin_only), *studio_urlpatterns]
+urlpatterns = [path("door-test/admin-only/", admin_only), *project_urls.urlpatterns]
 
 
 @pytest.fixture(autouse=True)

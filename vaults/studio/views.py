@@ -56,7 +56,9 @@ def _save_document(
     try:
         changes = vault_schema_update(actor=actor_of(request.user), vault=vault, schema=spec, confirm_drop=confirm_drop)
     except VaultError as exc:
-        return exc.details or [{"field": "", "message": exc.message}]
+        problems = exc.details or [{"field": "", "message": exc.message}]
+        # The service speaks to API callers (?confirm=drop); here the confirmation is a checkbox.
+        return [{**p, "message": p["message"].replace("?confirm=drop", "confirming the drop")} for p in problems]
     if any(changes.values()):
         done = ", ".join(f"{key.replace('_', ' ')}: {', '.join(names)}" for key, names in changes.items() if names)
         messages.success(request, f"Schema saved ({done}).")
@@ -196,6 +198,10 @@ def _column_page(request: HttpRequest, vault: Vault, table: str, column: str | N
     c_index = _column_index(document, t_index, column) if column is not None else len(columns)
     initial = ColumnForm.initial_of(columns[c_index]) if column is not None else None
     form = ColumnForm(posted(request), initial=initial)
+    if column is not None:
+        # The schema document names columns: a new name would drop this column and add another.
+        form.fields["name"].disabled = True
+        form.fields["name"].help_text = "A column keeps its name; to rename, add a new column and drop this one."
     if request.method == "POST" and form.is_valid():
         if column is None:
             columns.append(form.column_document())

@@ -13,7 +13,7 @@ from accounts.models import Group, User
 from audit.models import AuditEvent
 from policies.models import ACCOUNT_ADMIN, AUDITOR, VAULT_OWNER, Role, RoleBinding
 from tests.query_budget import assert_constant_queries
-from tests.studio_support import login_client, make_person
+from tests.studio_support import login_client, make_person, password_only_client
 
 pytestmark = pytest.mark.django_db
 
@@ -66,6 +66,13 @@ def test_anonymous_is_sent_to_login(client: Any) -> None:
     for url in (reverse("studio:users"), reverse("studio:groups")):
         response = client.get(url)
         assert response.status_code == 302 and response.url.startswith(reverse("studio:login"))
+
+
+def test_password_only_session_is_sent_to_mfa(client: Any) -> None:
+    user = make_person("nomfa@example.com", roles=(ACCOUNT_ADMIN,))
+    password_only_client(client, user)  # password passed, no MFA check in this session
+    response = client.get(reverse("studio:users"))
+    assert response.status_code == 302 and response.url.startswith(reverse("studio:mfa"))
 
 
 def test_user_list_shows_source_mfa_last_login_and_status(client: Any, admin: User) -> None:

@@ -18,7 +18,6 @@ from vaults.schema import parse_schema
 from vaults.services import vault_create
 
 ACTOR = Actor.cli("pytest")
-STUB_URLCONF = "tests.studio_urls_stub"
 
 PERSONS_SCHEMA: dict[str, Any] = {
     "tables": [

@@ -186,11 +186,15 @@ def test_edit_a_column(client: Any, owner: Any, vault: Vault) -> None:
     url = reverse("studio:column_edit", kwargs={"vault_id": vault.id, "table": "persons", "column": "name"})
     form = client.get(url).context["form"]
     data = {k: v for k, v in form.initial.items() if v not in (None, False)}
-    data.update({"default_redaction": "REDACTED", "masking_kind": "preset", "masking_preset": "full"})
+    # A posted name is ignored: a column keeps its name (a new one would drop it and add another).
+    data.update(
+        {"name": "renamed", "default_redaction": "REDACTED", "masking_kind": "preset", "masking_preset": "full"}
+    )
     response = client.post(url, {k: ("on" if v is True else v) for k, v in data.items()})
     assert response.status_code == 302, response.context["form"].errors
     column = Column.objects.get(table__vault=vault, name="name")
     assert (column.default_redaction, column.masking) == ("REDACTED", {"preset": "full"})
+    assert not Column.objects.filter(table__vault=vault, name="renamed").exists()
 
 
 def test_a_change_that_would_invalidate_stored_values_is_refused(client: Any, owner: Any, vault: Vault) -> None:
@@ -226,7 +230,7 @@ def test_dropping_a_column_that_holds_data_needs_confirmation(client: Any, owner
     url = reverse("studio:column_drop", kwargs={"vault_id": vault.id, "table": "persons", "column": "ssn"})
     response = client.post(url, {})
     assert response.status_code == 200
-    assert "confirm" in str(response.context["form"].non_field_errors())
+    assert "holds data; dropping it needs confirming the drop" in str(response.context["form"].non_field_errors())
     assert Column.objects.filter(table__vault=vault, name="ssn").exists()
     assert client.post(url, {"confirm_drop": "on"}).status_code == 302
     assert not Column.objects.filter(table__vault=vault, name="ssn").exists()
