@@ -120,3 +120,31 @@ def test_upload_public_key_and_revoke_in_the_browser(
     page.wait_for_selector("text=tokens obtained with it stop working now")
     key.refresh_from_db()
     assert key.revoked_at is not None
+
+
+def test_generating_a_key_asks_for_step_up_and_returns_to_the_form(
+    context: Any, page: Any, studio_url: str, actor: Any, screenshot: Any
+) -> None:
+    import time
+
+    from django_otp.oath import hotp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts import services
+
+    admin = make_person("admin@example.com", roles=(ACCOUNT_ADMIN,))
+    account = services.service_account_create(actor=actor, name="nightly-export")
+    context.add_cookies([browser_session_cookie(admin, studio_url, mfa_recent=False)])
+
+    page.goto(f"/studio/service-accounts/{account.pk}/")
+    page.click("#generate-key")
+    page.wait_for_url("**/studio/step-up/?next=**")
+    assert not ServiceAccountKey.objects.filter(service_account=account).exists()
+    device = TOTPDevice.objects.get(user=admin)
+    page.fill("input[name=totp-code]", f"{hotp(device.bin_key, int(time.time() // 30)):06d}")
+    page.click("form.verify-form button:has-text('Verify')")
+    page.wait_for_url(f"**/studio/service-accounts/{account.pk}/keys/generate/")
+    screenshot(page, "service-account-key-form")
+    page.get_by_role("button", name="Generate key").click()
+    page.wait_for_selector("#download-credentials")
+    assert ServiceAccountKey.objects.filter(service_account=account, generated=True).count() == 1

@@ -136,3 +136,13 @@ def test_broken_chain_alert_shows_to_every_management_role(client: Any) -> None:
         client.cookies.clear()
         html = _get(client, make_person(f"{roles[0].lower()}@example.com", roles=roles))
         assert "The audit chain is broken" in html and "#3" in html
+
+
+def test_analyst_with_only_a_custom_role_sees_only_their_own_activity(client: Any, actor: Any) -> None:
+    _vault(actor, "customers", {"persons": 4})
+    analyst = make_person("analyst@example.com")
+    RoleBinding.objects.create(role=Role.objects.create(name="support-analysts"), user=analyst)
+    audit_append(actor=Actor("USER", "someone", "else@example.com"), action="their.action")
+    html = _get(client, analyst)
+    assert "Your recent activity" in html and "their.action" not in html
+    assert 'id="vaults"' not in html and 'id="alerts"' not in html and "Hash chain" not in html
