@@ -150,6 +150,11 @@ def nav_context(request: HttpRequest) -> dict[str, Any]:
             url = reverse(item.url_name)
         except NoReverseMatch:
             continue
-        items.append({"label": item.label, "url": url, "active": request.path == url or (
-            url != "/studio/" and request.path.startswith(url))})
+        items.append(
+            {
+                "label": item.label,
+                "url": url,
+                "active": request.path == url or (url != "/studio/" and request.path.startswith(url)),
+            }
+        )
     return {"studio_nav": items, "studio_roles": sorted(roles)}
