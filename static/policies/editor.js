@@ -156,4 +156,7 @@
   if (vaultField) { vaultField.addEventListener("change", schedule); }
   root.classList.remove("no-js");
   render();
+  // Check the text as it is now: a saved policy whose columns were dropped since shows its errors at
+  // once, and text typed (or pasted) before this script ran is not left unchecked.
+  if (textarea.value.trim()) { schedule(); }
 })();

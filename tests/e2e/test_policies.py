@@ -160,3 +160,24 @@ def test_roles_and_bindings(
     screenshot(page, "roles")
     assert AuditEvent.objects.filter(action__in=["role.create", "role.binding.create"]).count() == 2
     assert _real(console_errors) == []
+
+
+def test_a_saved_policy_is_checked_when_the_editor_opens(
+    page: Any, context: Any, studio_url: str, console_errors: list[str]
+) -> None:
+    from vaults.schema import parse_schema
+    from vaults.selectors import vault_schema
+    from vaults.services import vault_schema_update
+
+    vault = persons_vault(name="customers", people=[])
+    policy = policy_of(vault, "regions", "# by region\nALLOW READ ON persons.region")
+    document = vault_schema(vault).as_document()
+    document["tables"][0]["columns"] = [c for c in document["tables"][0]["columns"] if c["name"] != "region"]
+    vault_schema_update(actor=ACTOR, vault=vault, schema=parse_schema(document))  # the policy still names it
+    _owner(context, studio_url)
+    page.goto(reverse("studio:policy_edit", kwargs={"policy_id": policy.id}))
+    error = page.locator("#policy-errors li")
+    error.first.wait_for()
+    assert error.first.inner_text().startswith("line 2, column 15:") and "region" in error.first.inner_text()
+    page.locator('.code-highlight .line-error[data-line="2"]').wait_for()
+    assert _real(console_errors) == []
