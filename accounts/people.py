@@ -183,41 +183,31 @@ def group_delete(*, actor: Actor, group: Group) -> None:
         bump_policy_version()
 
 
-def group_members_add(*, actor: Actor, group: Group, users: Iterable[User]) -> list[User]:
-    """Add people to a group; returns those who were not members yet (and were added)."""
+def _group_members_change(*, actor: Actor, group: Group, users: Iterable[User], add: bool) -> list[User]:
+    """Add or remove people; only those whose membership actually changes are touched and audited."""
     wanted = {u.pk: u for u in users}
     with transaction.atomic():
         present = set(group.members.filter(pk__in=list(wanted)).values_list("pk", flat=True))
-        added = [u for pk, u in wanted.items() if pk not in present]
-        if not added:
+        changed = [u for pk, u in wanted.items() if (pk in present) is not add]
+        if not changed:
             return []
-        group.members.add(*added)
+        (group.members.add if add else group.members.remove)(*changed)
         audit_append(
             actor=actor,
-            action="group.member.assign",
+            action="group.member.assign" if add else "group.member.unassign",
             resource_type="GROUP",
             resource_ids=[str(group.pk)],
-            details={"group": group.name, "users": sorted(u.email for u in added)},
+            details={"group": group.name, "users": sorted(u.email for u in changed)},
         )
         bump_policy_version()
-    return added
+    return changed
+
+
+def group_members_add(*, actor: Actor, group: Group, users: Iterable[User]) -> list[User]:
+    """Add people to a group; returns those who were not members yet (and were added)."""
+    return _group_members_change(actor=actor, group=group, users=users, add=True)
 
 
 def group_members_remove(*, actor: Actor, group: Group, users: Iterable[User]) -> list[User]:
     """Remove people from a group; returns those who were members (and were removed)."""
-    wanted = {u.pk: u for u in users}
-    with transaction.atomic():
-        present = set(group.members.filter(pk__in=list(wanted)).values_list("pk", flat=True))
-        removed = [u for pk, u in wanted.items() if pk in present]
-        if not removed:
-            return []
-        group.members.remove(*removed)
-        audit_append(
-            actor=actor,
-            action="group.member.unassign",
-            resource_type="GROUP",
-            resource_ids=[str(group.pk)],
-            details={"group": group.name, "users": sorted(u.email for u in removed)},
-        )
-        bump_policy_version()
-    return removed
+    return _group_members_change(actor=actor, group=group, users=users, add=False)
