@@ -52,6 +52,8 @@ def session_started(request: Any, user: User) -> None:
     now = time.time()
     request.session[LOGIN_AT_SESSION_KEY] = now
     request.session[SEEN_AT_SESSION_KEY] = now
+    # Rows of this person's sessions that expired on their own (no logout) go now.
+    UserSession.objects.filter(user=user).exclude(session_key__in=Session.objects.values("session_key")).delete()
     track(request, user)
 
 

@@ -212,3 +212,13 @@ def test_an_untracked_session_is_tracked_when_next_touched(admin):
     shift_session(untracked, seen=60)
     assert untracked.get("/api/v1/users/").status_code == 200
     assert UserSession.objects.filter(user=admin, session_key=session_key(untracked)).exists()
+
+
+def test_rows_of_sessions_that_expired_on_their_own_go_at_the_next_login(client, admin):
+    from django.test import Client
+
+    old = Client()
+    sign_in(old, admin)
+    Session.objects.filter(session_key=session_key(old)).delete()  # expired and cleared by the store
+    sign_in(client, admin)
+    assert list(UserSession.objects.filter(user=admin).values_list("session_key", flat=True)) == [session_key(client)]
