@@ -119,6 +119,7 @@ def test_first_run_from_createsuperuser_to_a_service_account_reading_masked_data
     _nav(page, "Policies")
     page.get_by_role("link", name="New policy").first.click()
     page.fill("#id_name", "support-app")
+    page.locator("[data-policy-editor]:not(.no-js)").wait_for()  # the editor's script is listening
     page.locator("#id_source").fill(
         "ALLOW CREATE ON persons.*\nALLOW READ ON persons.name, persons.email WITH REDACTION = MASKED"
     )

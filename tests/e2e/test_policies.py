@@ -47,6 +47,7 @@ def test_an_error_shows_at_its_line_as_you_type(
     _owner(context, studio_url)
     page.goto(reverse("studio:policy_create") + f"?vault={vault.id}")
     page.fill("#id_name", "analysts")
+    page.locator("[data-policy-editor]:not(.no-js)").wait_for()  # the editor's script is listening
     editor = page.locator("#id_source")
     editor.click()
     page.keyboard.type("# Analysts\nALLOW READ ON persons.ssn WITH REDACTION = MASKED\n")
