@@ -1,15 +1,23 @@
 """People and machines (DESIGN.md §4): User, Group, ServiceAccount, ServiceAccountKey, SigningKey; a person's
-backup codes and studio sessions."""
+TOTP apps (secrets sealed), backup codes and studio sessions."""
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
-from django_otp.models import Device, TimestampMixin
+from django_otp.models import Device, DeviceManager, ThrottlingMixin, TimestampMixin
+from django_otp.oath import TOTP
+
+from accounts.mfa import totp
+
+logger = logging.getLogger(__name__)
 
 
 class UserManager(BaseUserManager["User"]):
@@ -159,7 +167,146 @@ class UsedAssertion(models.Model):
     expires_at = models.DateTimeField(db_index=True)
 
 
-# --- the studio's people: backup codes and tracked sessions ---------------------------------------
+# --- the studio's people: TOTP apps, backup codes and tracked sessions ------------------------------
+
+
+class TOTPDeviceManager(DeviceManager):
+    def create_sealed(
+        self, *, user: User, name: str, confirmed: bool, secret: bytes | None = None, **fields: Any
+    ) -> TOTPDevice:
+        """A new device with ``secret`` (default: 20 random bytes), stored only sealed."""
+        device = self.model(user=user, name=name, confirmed=confirmed, **fields)
+        device.set_secret(totp.new_secret() if secret is None else secret)
+        device.save(force_insert=True, using=self._db)
+        return device
+
+
+class TOTPDevice(TimestampMixin, ThrottlingMixin, Device):
+    """An authenticator app (RFC 6238 TOTP), as django-otp's own TOTPDevice — step, t0, digits,
+    tolerance, drift, a time step never accepted twice, throttling — except for the secret.
+
+    django-otp's TOTPDevice stores the secret as plain hex. Here it is stored only sealed
+    (AES-256-GCM under a key derived from the master key), with the owner and this row's random
+    ``seal_id`` as associated data (``accounts.mfa.totp``): a sealed secret moved to another row does
+    not open, and a code is then simply not accepted. Make devices with
+    ``TOTPDevice.objects.create_sealed``.
+    """
+
+    seal_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, help_text="Random; binds the sealed secret to this row."
+    )
+    sealed_key = models.TextField(
+        help_text="The secret, AES-256-GCM under a key derived from the master key (base64 of nonce + ciphertext)."
+    )
+    step = models.PositiveSmallIntegerField(default=30, help_text="The time step in seconds.")
+    t0 = models.BigIntegerField(default=0, help_text="The Unix time at which to begin counting steps.")
+    digits = models.PositiveSmallIntegerField(
+        choices=[(6, 6), (8, 8)], default=6, help_text="The number of digits to expect in a token."
+    )
+    tolerance = models.PositiveSmallIntegerField(
+        default=1, help_text="The number of time steps in the past or future to allow."
+    )
+    drift = models.SmallIntegerField(
+        default=0, help_text="The number of time steps the prover is known to deviate from our clock."
+    )
+    last_t = models.BigIntegerField(
+        default=-1,
+        help_text="The t value of the latest verified token. The next token must be at a higher time step.",
+    )
+
+    objects = TOTPDeviceManager()
+
+    class Meta(Device.Meta):
+        verbose_name = "TOTP device"
+        constraints = [models.CheckConstraint(condition=~models.Q(sealed_key=""), name="totp_device_key_sealed")]
+
+    def set_secret(self, secret: bytes) -> None:
+        """Seal ``secret`` for this row (call ``save()`` to store it)."""
+        self.sealed_key = totp.seal_secret(secret, user_id=self.user_id, seal_id=self.seal_id)
+
+    @property
+    def bin_key(self) -> bytes:
+        """The secret, opened in memory; ``accounts.keys.UnwrapError`` if it does not open here."""
+        return totp.open_secret(self.sealed_key, user_id=self.user_id, seal_id=self.seal_id)
+
+    @property
+    def config_url(self) -> str:
+        """The ``otpauth://`` URI for the QR code an authenticator app scans."""
+        return totp.config_url(
+            self.bin_key,
+            account=str(self.user.get_username()),
+            issuer=settings.VAULTSTUDIO_TOTP_ISSUER,
+            digits=self.digits,
+            step=self.step,
+        )
+
+    def get_throttle_factor(self) -> int:
+        return int(settings.VAULTSTUDIO_TOTP_THROTTLE_FACTOR)
+
+    # django-otp's throttle_increment/_reset save() every field: a check that loaded the row before
+    # another one succeeded would write the old last_t back and make the spent code good again.
+    # These write only the throttling fields (the count by an atomic increment).
+    def throttle_increment(self, commit: bool = True) -> None:
+        now = timezone.now()
+        if not commit:
+            self.throttling_failure_timestamp, self.throttling_failure_count = now, self.throttling_failure_count + 1
+            return
+        type(self).objects.filter(pk=self.pk).update(
+            throttling_failure_timestamp=now, throttling_failure_count=models.F("throttling_failure_count") + 1
+        )
+        self.refresh_from_db(fields=["throttling_failure_timestamp", "throttling_failure_count"])
+
+    def throttle_reset(self, commit: bool = True) -> None:
+        self.throttling_failure_timestamp, self.throttling_failure_count = None, 0
+        if commit:
+            self.save(update_fields=["throttling_failure_timestamp", "throttling_failure_count"])
+
+    def verify_token(self, token: Any) -> bool:
+        """True if ``token`` is this app's code within ``tolerance`` steps, for a time step later than
+        the last one accepted (single use, race-free: the step is claimed by a conditional UPDATE).
+        A secret that does not open counts as a wrong code (logged), never as an error."""
+        verify_allowed, _ = self.verify_is_allowed()
+        if not verify_allowed:
+            return False
+        verified = False
+        try:
+            code = int(token)
+        except (TypeError, ValueError):
+            code = None
+        if code is not None:
+            try:
+                key = self.bin_key
+            except totp.UnwrapError:
+                logger.error(
+                    "The TOTP secret of device %s (user %s) does not open: altered, moved from another row, or "
+                    "sealed under another master key. The person must enrol the app again.",
+                    self.pk,
+                    self.user_id,
+                )
+            else:
+                verified = self._accept(TOTP(key, self.step, self.t0, self.digits, self.drift), code)
+        if not verified:
+            self.throttle_increment(commit=True)
+        return verified
+
+    def _accept(self, check: TOTP, code: int) -> bool:
+        check.time = time.time()
+        if not check.verify(code, self.tolerance, self.last_t + 1):
+            return False
+        step, now = check.t(), timezone.now()
+        accepted = {
+            "last_t": step,
+            "drift": check.drift,
+            "throttling_failure_count": 0,
+            "throttling_failure_timestamp": None,
+            "last_used_at": now,
+        }
+        # Two requests racing with the same code: only the one whose UPDATE moves last_t wins.
+        if not type(self).objects.filter(pk=self.pk, last_t__lt=step).update(**accepted):
+            return False
+        for field, value in accepted.items():
+            setattr(self, field, value)
+        return True
 
 
 class BackupCodeDevice(TimestampMixin, Device):

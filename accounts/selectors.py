@@ -145,8 +145,8 @@ def service_account_key_for(key_id: str, client_id: str) -> ServiceAccountKey | 
 
 # How the studio names each kind of MFA device; a device type not named here shows its verbose name.
 MFA_DEVICE_LABELS = {
-    "otp_totp.totpdevice": "TOTP",
-    "otp_static.staticdevice": "Backup codes",
+    "accounts.totpdevice": "TOTP",
+    "accounts.backupcodedevice": "Backup codes",
     "django_otp_webauthn.webauthncredential": "WebAuthn",
 }
 

@@ -15,9 +15,8 @@ from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import User, UserSession
+from accounts.models import TOTPDevice, User, UserSession
 from accounts.sessions import LOGIN_AT_SESSION_KEY, SEEN_AT_SESSION_KEY
 from accounts.stepup import MFA_AT_SESSION_KEY
 from policies.models import Role, RoleBinding
@@ -43,14 +42,14 @@ def make_person(
     for name in roles:
         RoleBinding.objects.create(role=Role.objects.get(name=name), user=user)
     if mfa == "totp":
-        TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+        TOTPDevice.objects.create_sealed(user=user, name="Authenticator app", confirmed=True)
     return user
 
 
 def verified_device(user: User) -> Any:
     device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+        device = TOTPDevice.objects.create_sealed(user=user, name="Authenticator app", confirmed=True)
     return device
 
 

@@ -62,9 +62,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
+    "django_otp",  # device types: accounts.models (TOTP secrets sealed, backup codes hashed), WebAuthn
     "django_otp_webauthn",
     "axes",
     "csp",
@@ -307,7 +305,10 @@ OTP_WEBAUTHN_RP_ID = env.str("VAULTSTUDIO_WEBAUTHN_RP_ID", default=urlparse(_web
 OTP_WEBAUTHN_RP_NAME = "VaultStudio"
 OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list("VAULTSTUDIO_WEBAUTHN_ORIGINS", default=[_webauthn_origin])
 OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
-OTP_TOTP_ISSUER = "VaultStudio"
+# TOTP apps (accounts.models.TOTPDevice): the issuer named in the QR code's label, and django-otp's
+# back-off after a wrong code (the next try waits factor × 2^(failures − 1) seconds; 0: none).
+VAULTSTUDIO_TOTP_ISSUER = env.str("VAULTSTUDIO_TOTP_ISSUER", default="VaultStudio")
+VAULTSTUDIO_TOTP_THROTTLE_FACTOR = 1
 
 VAULTSTUDIO_MASTER_KEY = env.str("VAULTSTUDIO_MASTER_KEY", default="")
 VAULTSTUDIO_MASTER_KEY_FILE = env.str("VAULTSTUDIO_MASTER_KEY_FILE", default=str(VAR_DIR / "master.key"))

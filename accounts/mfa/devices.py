@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
-from accounts.models import BackupCodeDevice, User
+from accounts.models import BackupCodeDevice, TOTPDevice, User
 
 TOTP, WEBAUTHN, BACKUP = "totp", "webauthn", "backup"
 KIND_LABELS = {TOTP: "Authenticator app (TOTP)", WEBAUTHN: "Passkey / security key (WebAuthn)", BACKUP: "Backup codes"}

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from django.db import transaction
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import BackupCode, BackupCodeDevice, User
+from accounts.models import BackupCode, BackupCodeDevice, TOTPDevice, User
 from audit.actors import Actor
 from audit.services import audit_append
 from vaultstudio.errors import Conflict
 
-from . import backup_codes
+from . import backup_codes, totp
 from .devices import KIND_LABELS, has_primary_device, kind_of, primary_devices
 
 PENDING_TOTP_NAME = "Authenticator app"
@@ -21,18 +19,28 @@ PENDING_TOTP_NAME = "Authenticator app"
 
 def totp_secret_base32(device: TOTPDevice) -> str:
     """The secret as authenticator apps take it when typed in (RFC 4648 base32, no padding)."""
-    return base64.b32encode(device.bin_key).decode("ascii").rstrip("=")
+    return totp.base32(device.bin_key)
 
 
 def totp_device_start(*, user: User, pending_id: int | None = None) -> TOTPDevice:
     """The unconfirmed TOTP device an enrolment page shows: the one already pending in this
-    session, or a new one. It does not count (nor is it audited) until a code confirms it."""
+    session, or a new one with a new secret (stored only sealed). It does not count (nor is it
+    audited) until a code confirms it."""
     if pending_id is not None:
         device = TOTPDevice.objects.filter(user=user, confirmed=False, pk=pending_id).first()
-        if device is not None:
+        if device is not None and _opens(device):
             return device
     TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-    return TOTPDevice.objects.create(user=user, name=PENDING_TOTP_NAME, confirmed=False)
+    return TOTPDevice.objects.create_sealed(user=user, name=PENDING_TOTP_NAME, confirmed=False)
+
+
+def _opens(device: TOTPDevice) -> bool:
+    # A pending secret sealed under a master key since replaced cannot be shown again: start anew.
+    try:
+        device.bin_key  # noqa: B018
+    except totp.UnwrapError:
+        return False
+    return True
 
 
 def totp_device_confirm(*, actor: Actor, device: TOTPDevice, token: str, name: str = "") -> bool:

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django_otp.oath import hotp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.models import TOTPDevice
 from tests.studio_support import PASSWORD
 
 ME = "/studio/me/"

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import call_command
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import User
+from accounts.models import TOTPDevice, User
 from audit.models import AuditEvent
 from tests.accounts.login_support import (  # noqa: F401  (autouse fixtures)
     ME,
@@ -117,7 +116,7 @@ def test_lockout_counts_unknown_emails_too(client, settings):
 
 def test_lockout_after_n_wrong_mfa_codes(client, admin, settings):
     device = TOTPDevice.objects.get(user=admin)
-    settings.OTP_TOTP_THROTTLE_FACTOR = 0  # django-otp's own back-off would also refuse; axes is under test
+    settings.VAULTSTUDIO_TOTP_THROTTLE_FACTOR = 0  # django-otp's own back-off would also refuse; axes is under test
     post_password(client, admin.email)
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
         response = post_totp(client, "000000")
@@ -133,7 +132,7 @@ def test_lockout_after_n_wrong_mfa_codes(client, admin, settings):
 
 
 def test_a_new_password_login_does_not_reset_the_mfa_failure_count(client, admin, settings):
-    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    settings.VAULTSTUDIO_TOTP_THROTTLE_FACTOR = 0
     post_password(client, admin.email)
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
         post_totp(client, "000000")

@@ -6,11 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.mfa import backup_codes
 from accounts.mfa.services import backup_codes_regenerate
-from accounts.models import BackupCode, BackupCodeDevice
+from accounts.models import BackupCode, BackupCodeDevice, TOTPDevice
 from accounts.principals import user_actor
 from audit.models import AuditEvent
 from tests.accounts.login_support import (  # noqa: F401  (autouse fixtures)
@@ -32,7 +31,7 @@ def secret_on(page: str) -> str:
 
 
 def test_first_enrolment_by_totp_then_backup_codes_once(client, settings):
-    settings.OTP_TOTP_THROTTLE_FACTOR = 0  # django-otp makes the next try wait after a wrong code
+    settings.VAULTSTUDIO_TOTP_THROTTLE_FACTOR = 0  # django-otp makes the next try wait after a wrong code
     person = make_person("new@example.com", roles=("ACCOUNT_ADMIN",), mfa=None)
     post_password(client, person.email)
     assert client.get("/studio/mfa/?next=/studio/me/")["Location"] == "/studio/mfa/enrol/?next=%2Fstudio%2Fme%2F"
@@ -144,7 +143,7 @@ def test_removing_a_device_needs_step_up_and_never_the_last_one(client):
     assert TOTPDevice.objects.filter(pk=only.pk).exists()
     assert "only authenticator" in client.get(ME).content.decode()
 
-    second = TOTPDevice.objects.create(user=person, name="Second", confirmed=True)
+    second = TOTPDevice.objects.create_sealed(user=person, name="Second", confirmed=True)
     assert client.get(url).status_code == 200  # the confirmation page
     assert client.post(f"/studio/me/devices/totp/{second.pk}/remove/")["Location"] == ME
     assert not TOTPDevice.objects.filter(pk=second.pk).exists()
@@ -154,7 +153,7 @@ def test_removing_a_device_needs_step_up_and_never_the_last_one(client):
 def test_another_persons_device_cannot_be_removed(client):
     person = make_person("p@example.com", roles=("ACCOUNT_ADMIN",))
     other = make_person("o@example.com", roles=("ACCOUNT_ADMIN",))
-    TOTPDevice.objects.create(user=other, name="Second", confirmed=True)
+    TOTPDevice.objects.create_sealed(user=other, name="Second", confirmed=True)
     target = TOTPDevice.objects.filter(user=other).first()
     login_client(client, person)
     client.post(f"/studio/me/devices/totp/{target.pk}/remove/")

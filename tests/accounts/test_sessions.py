@@ -7,9 +7,8 @@ from __future__ import annotations
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import UserSession
+from accounts.models import TOTPDevice, UserSession
 from accounts.sessions import LOGIN_AT_SESSION_KEY, SEEN_AT_SESSION_KEY, end_sessions
 from audit.models import AuditEvent
 from tests.accounts.login_support import (  # noqa: F401  (autouse fixtures)

@@ -195,8 +195,7 @@ def test_lockout_page_after_repeated_wrong_passwords(page, studio_url, screensho
 
 
 def test_step_up_page_returns_to_the_action(page, context, studio_url, screenshot):
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
+    from accounts.models import TOTPDevice
     from tests.studio_support import browser_session_cookie
 
     person = make_person("stepper@example.com", roles=("ACCOUNT_ADMIN",))

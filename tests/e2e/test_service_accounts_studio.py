@@ -128,9 +128,9 @@ def test_generating_a_key_asks_for_step_up_and_returns_to_the_form(
     import time
 
     from django_otp.oath import hotp
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from accounts import services
+    from accounts.models import TOTPDevice
 
     admin = make_person("admin@example.com", roles=(ACCOUNT_ADMIN,))
     account = services.service_account_create(actor=actor, name="nightly-export")

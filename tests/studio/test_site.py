@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.models import TOTPDevice
 from tests.accounts.login_support import fresh_code
 from tests.studio_support import login_client, make_person
 from vaultstudio import urls as project_urls

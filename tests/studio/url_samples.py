@@ -36,9 +36,7 @@ def studio_patterns() -> list[tuple[str, dict[str, Any]]]:
 
 def demo_samples(tmp_path: Any, viewer: Any) -> dict[str, list[Any]]:
     """Seed the demo and return candidate values per kind of identifier."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    from accounts.models import Group, ServiceAccount, ServiceAccountKey, UserSession
+    from accounts.models import Group, ServiceAccount, ServiceAccountKey, TOTPDevice, UserSession
     from audit.models import AuditEvent
     from policies.models import Policy, PolicyVersion, Role, RoleBinding
     from vaults.models import Record, Table, Token, Vault

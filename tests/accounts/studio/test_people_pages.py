@@ -7,9 +7,8 @@ from typing import Any
 import pytest
 from django.contrib.sessions.models import Session
 from django.urls import reverse
-from django_otp.plugins.otp_static.models import StaticDevice
 
-from accounts.models import Group, User
+from accounts.models import BackupCodeDevice, Group, User
 from audit.models import AuditEvent
 from policies.models import ACCOUNT_ADMIN, AUDITOR, VAULT_OWNER, Role, RoleBinding
 from tests.query_budget import assert_constant_queries
@@ -78,7 +77,7 @@ def test_password_only_session_is_sent_to_mfa(client: Any) -> None:
 def test_user_list_shows_source_mfa_last_login_and_status(client: Any, admin: User) -> None:
     make_person("nodevice@example.com", mfa=None, name="No Device")
     backup = make_person("backup@example.com", source="scim", is_active=False)
-    StaticDevice.objects.create(user=backup, name="Backup codes", confirmed=True)
+    BackupCodeDevice.objects.create(user=backup, name="Backup codes", confirmed=True)
     html = client.get(reverse("studio:users")).content.decode()
     assert "nodevice@example.com" in html and "not enrolled" in html
     assert "Backup codes" in html and "TOTP" in html
@@ -100,7 +99,7 @@ def test_user_list_queries_do_not_grow_with_people(
     def grow() -> None:
         for i in range(30):
             person = make_person(f"person{i}@example.com")
-            StaticDevice.objects.create(user=person, name="Backup codes", confirmed=True)
+            BackupCodeDevice.objects.create(user=person, name="Backup codes", confirmed=True)
 
     assert_constant_queries(client, reverse("studio:users"), grow, django_assert_max_num_queries)
 
