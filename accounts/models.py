@@ -279,7 +279,7 @@ class TOTPDevice(TimestampMixin, ThrottlingMixin, Device):
             except totp.UnwrapError:
                 logger.error(
                     "The TOTP secret of device %s (user %s) does not open: altered, moved from another row, or "
-                    "sealed under another master key. The person must enrol the app again.",
+                    "sealed under another master key (after a master-key change: manage.py rewrap_totp_secrets).",
                     self.pk,
                     self.user_id,
                 )

@@ -20,7 +20,8 @@ from django.core.exceptions import ImproperlyConfigured
 logger = logging.getLogger(__name__)
 
 
-def _decode(text: str, origin: str) -> bytes:
+def decode_master_key(text: str, origin: str) -> bytes:
+    """A master key as written in the environment or a key file: the base64 of 32 bytes."""
     try:
         key = base64.b64decode(text.strip(), validate=True)
     except (binascii.Error, ValueError) as exc:
@@ -33,10 +34,10 @@ def _decode(text: str, origin: str) -> bytes:
 @lru_cache(maxsize=1)
 def load_master_key() -> bytes:
     if settings.VAULTSTUDIO_MASTER_KEY:
-        return _decode(settings.VAULTSTUDIO_MASTER_KEY, "VAULTSTUDIO_MASTER_KEY")
+        return decode_master_key(settings.VAULTSTUDIO_MASTER_KEY, "VAULTSTUDIO_MASTER_KEY")
     path = Path(settings.VAULTSTUDIO_MASTER_KEY_FILE)
     if path.exists():
-        return _decode(path.read_text(), f"The master key file {path}")
+        return decode_master_key(path.read_text(), f"The master key file {path}")
     if not settings.DEBUG:
         raise ImproperlyConfigured(f"No master key: set VAULTSTUDIO_MASTER_KEY or create {path}.")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -48,4 +49,4 @@ def load_master_key() -> bytes:
         "In production set VAULTSTUDIO_MASTER_KEY or VAULTSTUDIO_MASTER_KEY_FILE.",
         path,
     )
-    return _decode(path.read_text(), f"The master key file {path}")
+    return decode_master_key(path.read_text(), f"The master key file {path}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -10,6 +11,7 @@ from accounts.models import BackupCode, BackupCodeDevice, TOTPDevice, User
 from audit.actors import Actor
 from audit.services import audit_append
 from vaultstudio.errors import Conflict
+from vaultstudio.master_key import load_master_key
 
 from . import backup_codes, totp
 from .devices import KIND_LABELS, has_primary_device, kind_of, primary_devices
@@ -55,6 +57,52 @@ def totp_device_confirm(*, actor: Actor, device: TOTPDevice, token: str, name: s
         device.save(update_fields=["confirmed", "name"])
         _audit_device(actor, "mfa.device.create", device)
     return True
+
+
+@dataclass(frozen=True)
+class TotpRewrap:
+    """What ``totp_secrets_rewrap`` did: device ids re-sealed, already current, and opening under
+    neither key (their people must enrol their app again)."""
+
+    rewrapped: list[int]
+    current: list[int]
+    unreadable: list[int]
+
+
+def totp_secrets_rewrap(*, actor: Actor, previous_master_key: bytes) -> TotpRewrap:
+    """After a master-key change: seal again, under the configured master key, every TOTP secret
+    that still opens only under ``previous_master_key``. Idempotent (a device already sealed under
+    the current key is left as it is); one transaction, audited."""
+    current_key = load_master_key()
+    rewrapped: list[int] = []
+    current: list[int] = []
+    unreadable: list[int] = []
+    with transaction.atomic():
+        for device in TOTPDevice.objects.select_for_update().order_by("pk"):
+            row = {"user_id": device.user_id, "seal_id": device.seal_id}
+            try:
+                totp.open_secret(device.sealed_key, master_key=current_key, **row)
+            except totp.UnwrapError:
+                pass
+            else:
+                current.append(device.pk)
+                continue
+            try:
+                secret = totp.open_secret(device.sealed_key, master_key=previous_master_key, **row)
+            except totp.UnwrapError:
+                unreadable.append(device.pk)
+                continue
+            device.sealed_key = totp.seal_secret(secret, master_key=current_key, **row)
+            device.save(update_fields=["sealed_key"])
+            rewrapped.append(device.pk)
+        audit_append(
+            actor=actor,
+            action="mfa.totp.rewrap",
+            resource_type="TOTP_DEVICE",
+            resource_ids=[str(pk) for pk in rewrapped],
+            details={"rewrapped": len(rewrapped), "current": len(current), "unreadable": unreadable},
+        )
+    return TotpRewrap(rewrapped, current, unreadable)
 
 
 def webauthn_device_added(*, actor: Actor, device: Any) -> None:

@@ -32,15 +32,18 @@ def secret_aad(*, user_id: Any, seal_id: Any) -> bytes:
     return f"totp:{uuid.UUID(str(user_id))}:{uuid.UUID(str(seal_id))}".encode()
 
 
-def seal_secret(secret: bytes, *, user_id: Any, seal_id: Any) -> str:
-    return wrap_secret(load_master_key(), secret, secret_aad(user_id=user_id, seal_id=seal_id))
+def seal_secret(secret: bytes, *, user_id: Any, seal_id: Any, master_key: bytes | None = None) -> str:
+    """``secret`` sealed under the master key (default: the configured one) for this row."""
+    key = load_master_key() if master_key is None else master_key
+    return wrap_secret(key, secret, secret_aad(user_id=user_id, seal_id=seal_id))
 
 
-def open_secret(sealed: str, *, user_id: Any, seal_id: Any) -> bytes:
+def open_secret(sealed: str, *, user_id: Any, seal_id: Any, master_key: bytes | None = None) -> bytes:
     """The secret of a sealed TOTP key; ``UnwrapError`` if it was made for another row, was altered,
     or was sealed under another master key."""
+    key = load_master_key() if master_key is None else master_key
     try:
-        return unwrap_secret(load_master_key(), sealed, secret_aad(user_id=user_id, seal_id=seal_id))
+        return unwrap_secret(key, sealed, secret_aad(user_id=user_id, seal_id=seal_id))
     except UnwrapError:
         raise
     except ValueError as exc:  # not base64, or too short to hold a nonce and a tag

@@ -5,6 +5,7 @@ unchanged by the sealing."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 import logging
 import re
@@ -12,6 +13,7 @@ import time
 from typing import Any
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 from django_otp import device_classes
 from django_otp.oath import hotp
@@ -287,3 +289,49 @@ def test_sign_in_with_a_sealed_totp_device_end_to_end(client) -> None:
     response = sign_in(client, person)
     assert response.status_code == 302 and response["Location"] == ME
     assert client.get(ME).status_code == 200
+
+
+def test_after_a_master_key_change_rewrap_makes_the_apps_work_again(settings, tmp_path) -> None:
+    alice = make_person("alice@example.com")
+    bob = make_person("bob@example.com")
+    devices = list(TOTPDevice.objects.filter(user__in=[alice, bob]).order_by("pk"))
+    secrets_before = {d.pk: d.bin_key for d in devices}
+    broken = TOTPDevice.objects.create_sealed(user=bob, name="Broken", confirmed=True)
+    TOTPDevice.objects.filter(pk=broken.pk).update(sealed_key=devices[0].sealed_key)  # opens under no key
+    previous = tmp_path / "previous.key"
+    previous.write_text(TEST_MASTER_KEY + "\n")
+    settings.VAULTSTUDIO_TOTP_THROTTLE_FACTOR = 0  # the failed check below must not delay the next
+
+    load_master_key.cache_clear()
+    settings.VAULTSTUDIO_MASTER_KEY = OTHER_MASTER_KEY  # the master key has changed
+    first = TOTPDevice.objects.get(pk=devices[0].pk)
+    assert first.verify_token(code_of(secrets_before[first.pk], current_step(first))) is False
+    for device in TOTPDevice.objects.filter(pk__in=secrets_before):
+        with pytest.raises(UnwrapError):
+            device.bin_key  # noqa: B018
+
+    out, err = io.StringIO(), io.StringIO()
+    call_command("rewrap_totp_secrets", previous_key_file=str(previous), stdout=out, stderr=err)
+    assert "2 TOTP secret(s) re-sealed" in out.getvalue() and f"ids [{broken.pk}]" in err.getvalue()
+    for pk, secret in secrets_before.items():
+        device = TOTPDevice.objects.get(pk=pk)
+        assert device.bin_key == secret
+        assert device.verify_token(code_of(secret, current_step(device)))
+    event = AuditEvent.objects.filter(action="mfa.totp.rewrap").get()
+    assert json.loads(event.details) == {"rewrapped": 2, "current": 0, "unreadable": [broken.pk]}
+    assert sorted(json.loads(event.resource_ids)) == sorted(str(pk) for pk in secrets_before)
+
+    # Idempotent: a second run finds them current.
+    out = io.StringIO()
+    call_command("rewrap_totp_secrets", previous_key_file=str(previous), stdout=out, stderr=io.StringIO())
+    assert "0 TOTP secret(s) re-sealed under the current master key; 2 already were." in out.getvalue()
+
+
+def test_rewrap_refuses_an_unusable_previous_key_file(tmp_path) -> None:
+    with pytest.raises(CommandError, match="Cannot read"):
+        call_command("rewrap_totp_secrets", previous_key_file=str(tmp_path / "absent.key"))
+    bad = tmp_path / "bad.key"
+    bad.write_text("not a key")
+    with pytest.raises(CommandError, match="base64 of 32 random bytes"):
+        call_command("rewrap_totp_secrets", previous_key_file=str(bad))
+    assert not AuditEvent.objects.filter(action="mfa.totp.rewrap").exists()
