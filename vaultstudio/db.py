@@ -58,9 +58,9 @@ def _preparer(field: models.Field) -> Callable[[Any], Any] | None:
 
 def insert_many(model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """INSERT rows of Python values, in ``fields`` order (a foreign key by its id), with one
-    ``executemany``: what ``bulk_create`` does without model instances, without building its query
-    per batch and without preparing each value through Django's generic layers (together they cost
-    more than the database on the data plane's insert path).
+    ``executemany`` (one ``COPY`` on PostgreSQL): what ``bulk_create`` does without model instances,
+    without building its query per batch and without preparing each value through Django's generic
+    layers (together they cost more than the database on the data plane's insert path).
 
     Defaults and auto_now fields are not applied: give every value.
     """
