@@ -1,5 +1,5 @@
 """Database-level guards of the audit table: triggers that refuse UPDATE and DELETE (and keep the
-chain head moving forward only).
+chain head moving forward only); on PostgreSQL also the function that advances the chain head.
 
 They are installed by a migration, on PostgreSQL and on SQLite. ``drop_append_only_triggers`` exists
 for the test harness (a transactional test must empty the table between tests) and for the tamper
@@ -89,3 +89,40 @@ def drop_append_only_triggers(connection: Any) -> None:
         _run(connection, _PG_DROP)
     elif connection.vendor == "sqlite":
         _run(connection, _SQLITE_DROP)
+
+
+# PostgreSQL: advance the chain head in the database, so that an append is one statement (one
+# round trip, and in autocommit no separate COMMIT) instead of bump, hash in Python, write. The
+# hash is exactly audit.chain.chain_hash: SHA-256 of prev_hash || canonical JSON of the event,
+# whose text is "[" || seq || tail, where the caller's tail is "," and the canonical JSON of the
+# other fields without its "[" (the caller encodes them; the database only splices in seq).
+# Each statement in the function sees the head as left by the one before: the first takes the row
+# lock, so concurrent appends queue there as they did on the separate bump.
+_PG_ADVANCE = f"""
+    CREATE OR REPLACE FUNCTION vaultstudio_audit_advance(tail text)
+    RETURNS TABLE (out_seq bigint, out_prev text, out_hash text) AS $$
+    DECLARE
+        new_seq bigint;
+        prev text;
+        digest text;
+    BEGIN
+        UPDATE {HEAD} h SET seq = h.seq + 1 WHERE h.id = 1 RETURNING h.seq, h.hash INTO new_seq, prev;
+        IF NOT FOUND THEN
+            RETURN;  -- no head row yet: the caller creates it and appends again
+        END IF;
+        digest := encode(sha256(convert_to(prev || '[' || new_seq::text || tail, 'UTF8')), 'hex');
+        UPDATE {HEAD} h SET hash = digest WHERE h.id = 1;
+        RETURN QUERY SELECT new_seq, prev, digest;
+    END;
+    $$ LANGUAGE plpgsql VOLATILE
+"""
+
+
+def install_advance_function(connection: Any) -> None:
+    if connection.vendor == "postgresql":
+        _run(connection, [_PG_ADVANCE])
+
+
+def drop_advance_function(connection: Any) -> None:
+    if connection.vendor == "postgresql":
+        _run(connection, ["DROP FUNCTION IF EXISTS vaultstudio_audit_advance(text)"])

@@ -42,9 +42,17 @@ _COLUMNS = (*CHAIN_FIELDS, "prev_hash", "hash")
 _INSERT = f"INSERT INTO {_TABLE} ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))})"
 _BUMP_HEAD = "UPDATE audit_chainhead SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash"
 _SET_HEAD = "UPDATE audit_chainhead SET hash = %s WHERE id = 1"
-# PostgreSQL runs a data-modifying CTE exactly once: the head's new hash and the event row go in one
-# round trip (SQLite, in process, has no round trips to save and no DML in CTEs).
-_SET_HEAD_AND_INSERT = f"WITH head AS ({_SET_HEAD}) {_INSERT}"
+# PostgreSQL: one statement (audit.db's vaultstudio_audit_advance bumps the head and hashes; a
+# CTE with a volatile function runs once). Integers are cast: in INSERT … SELECT a bare NULL is
+# text. Text stays text, never varchar(n): a cast would truncate a value the hash covers whole.
+# SQLite, in process, has no round trips to save.
+_INTEGER_FIELDS = {"ts": "bigint", "record_count": "integer", "http_status": "integer"}
+_ADVANCE_AND_INSERT = (
+    "WITH head AS (SELECT * FROM vaultstudio_audit_advance(%s)) "
+    f"INSERT INTO {_TABLE} ({', '.join(_COLUMNS)}) SELECT head.out_seq, "
+    + ", ".join(f"%s::{_INTEGER_FIELDS.get(name, 'text')}" for name in CHAIN_FIELDS[1:])
+    + ", head.out_prev, head.out_hash FROM head RETURNING seq, hash"
+)
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,43 @@ def audit_append(
     meta = current_request.get()
     event_id = str(uuid.uuid4())
     ts = to_us(datetime.now(UTC))
+    # Every field but seq, which the head gives.
+    rest = (
+        event_id,
+        ts,
+        actor.type,
+        _text(str(actor.id))[:64],
+        _text(actor.display)[:255],
+        actor.auth_mode,
+        action,
+        resource_type,
+        _json_list(resource_ids),
+        str(vault_id or ""),
+        _text(table),
+        _json_list(columns),
+        record_count,
+        decision,
+        _json_list(policy_ids),
+        meta.request_id,
+        meta.ip,
+        _text(meta.user_agent),
+        meta.method,
+        _text(meta.path),
+        http_status,
+        canonical_value(details or {}),
+    )
+    if connection.vendor == "postgresql":
+        # One statement, atomic on its own: no transaction of its own is needed around it.
+        with connection.cursor() as cursor:
+            tail = "," + canonical_json(rest)[1:]
+            cursor.execute(_ADVANCE_AND_INSERT, [tail, *rest])
+            row = cursor.fetchone()
+            if row is None:
+                _ensure_head(cursor)
+                cursor.execute(_ADVANCE_AND_INSERT, [tail, *rest])
+                row = cursor.fetchone()
+        seq, digest = row
+        return Appended(seq=seq, event_id=event_id, hash=digest)
     with nullcontext() if connection.in_atomic_block else transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(_BUMP_HEAD)
@@ -106,37 +151,10 @@ def audit_append(
                 cursor.execute(_BUMP_HEAD)
                 row = cursor.fetchone()
             seq, prev_hash = row
-            values = (
-                seq,
-                event_id,
-                ts,
-                actor.type,
-                _text(str(actor.id))[:64],
-                _text(actor.display)[:255],
-                actor.auth_mode,
-                action,
-                resource_type,
-                _json_list(resource_ids),
-                str(vault_id or ""),
-                _text(table),
-                _json_list(columns),
-                record_count,
-                decision,
-                _json_list(policy_ids),
-                meta.request_id,
-                meta.ip,
-                _text(meta.user_agent),
-                meta.method,
-                _text(meta.path),
-                http_status,
-                canonical_value(details or {}),
-            )
+            values = (seq, *rest)
             digest = chain_hash(prev_hash, values)
-            if connection.vendor == "postgresql":
-                cursor.execute(_SET_HEAD_AND_INSERT, [digest, *values, prev_hash, digest])
-            else:
-                cursor.execute(_SET_HEAD, [digest])
-                cursor.execute(_INSERT, [*values, prev_hash, digest])
+            cursor.execute(_SET_HEAD, [digest])
+            cursor.execute(_INSERT, [*values, prev_hash, digest])
     return Appended(seq=seq, event_id=event_id, hash=digest)
 
 

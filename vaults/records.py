@@ -879,20 +879,20 @@ def records_read(
         fields = renderer(source)
         fields["skyflow_id"] = record_id
         out.append({"fields": fields})
-    with transaction.atomic():
-        audit_append(
-            actor=access.actor,
-            action=f"record.{action_name}",
-            resource_type="RECORD",
-            resource_ids=[r["fields"]["skyflow_id"] for r in out][:1000],
-            vault_id=str(access.vault.id),
-            table=table_name,
-            columns=[name for name, _, _ in plan.columns],
-            record_count=len(out),
-            decision="ALLOW" if decision.allowed else "DENY",
-            policy_ids=_policy_ids(decision),
-            details={"redaction": request.redaction or "DEFAULT", "tokenization": request.tokenization},
-        )
+    # In its own transaction unless the caller's (audit_append): on PostgreSQL one statement.
+    audit_append(
+        actor=access.actor,
+        action=f"record.{action_name}",
+        resource_type="RECORD",
+        resource_ids=[r["fields"]["skyflow_id"] for r in out][:1000],
+        vault_id=str(access.vault.id),
+        table=table_name,
+        columns=[name for name, _, _ in plan.columns],
+        record_count=len(out),
+        decision="ALLOW" if decision.allowed else "DENY",
+        policy_ids=_policy_ids(decision),
+        details={"redaction": request.redaction or "DEFAULT", "tokenization": request.tokenization},
+    )
     if single and not out:
         raise NotFound(f"No record {request.record_ids[0] if request.record_ids else ''} in {table_name}.")
     return out
@@ -1100,17 +1100,17 @@ def tokens_detokenize(access: VaultAccess, requests: Sequence[tuple[str, str]]) 
         out.append(Detokenized(token_text, value_type, text))
         allowed_count += 1
     policy_ids = {policy_id for step in steps.values() if step.used for policy_id in step.policy_ids}
-    with transaction.atomic():
-        audit_append(
-            actor=access.actor,
-            action="token.detokenize",
-            resource_type="TOKEN",
-            vault_id=str(access.vault.id),
-            record_count=allowed_count,
-            decision="ALLOW" if allowed_count else "DENY",
-            policy_ids=sorted(policy_ids),
-            details={"tokens": len(requests), "failed": len(requests) - allowed_count},
-        )
+    # In its own transaction unless the caller's (audit_append): on PostgreSQL one statement.
+    audit_append(
+        actor=access.actor,
+        action="token.detokenize",
+        resource_type="TOKEN",
+        vault_id=str(access.vault.id),
+        record_count=allowed_count,
+        decision="ALLOW" if allowed_count else "DENY",
+        policy_ids=sorted(policy_ids),
+        details={"tokens": len(requests), "failed": len(requests) - allowed_count},
+    )
     return out
 
 
