@@ -1,6 +1,7 @@
 """URL map: the data plane (/v1), the management API (/api/v1), the studio (/studio/), OpenAPI and well-known
 documents."""
 
+from csp.decorators import csp_update
 from django.urls import include, path
 from django.views.decorators.http import require_GET
 from django.views.generic import RedirectView
@@ -21,7 +22,12 @@ urlpatterns = [
     path("api/v1/", include("policies.api.simulate_urls")),
     path("api/v1/audit/", include("audit.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    # Swagger UI sets inline styles at run time: that page alone may, its scripts stay strict.
+    path(
+        "api/docs/",
+        csp_update({"style-src": ["'unsafe-inline'"]})(SpectacularSwaggerSplitView.as_view(url_name="schema")),
+        name="api-docs",
+    ),
     path("studio/", studio_site.urls),
     path("", RedirectView.as_view(url="/studio/", permanent=False)),
 ]
