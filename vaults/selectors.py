@@ -2,20 +2,47 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from policies.language.schema import ColumnInfo, SchemaInfo, TableInfo
 from vaultstudio.errors import NotFound
 from vaultstudio.inputs import parse_uuid
 from vaultstudio.versioned import VersionedMemo
 
-from .models import Table, Vault
+from .keys import DATA
+from .models import Record, Table, Vault
 from .schema import SchemaSpec, TableSpec
 from .services import spec_of
 
 
 def vault_list() -> QuerySet[Vault]:
     return Vault.objects.all()
+
+
+def vaults_with_counts(vault_ids: set[str] | None = None) -> QuerySet[Vault]:
+    """Vaults (all, or those in ``vault_ids``) with ``record_count``, ``table_count`` and ``active_since``
+    (when their active data key was made), in one query.
+
+    Counting records reads no record data; subqueries keep the counts from multiplying across joins.
+    """
+    records = (
+        Record.objects.filter(table__vault=OuterRef("pk"))
+        .order_by()
+        .values("table__vault")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    vaults = Vault.objects.annotate(
+        record_count=Coalesce(Subquery(records, output_field=IntegerField()), Value(0)),
+        table_count=Count("tables", distinct=True),
+        active_since=Max(
+            "data_keys__created_at", filter=Q(data_keys__purpose=DATA, data_keys__retired_at__isnull=True)
+        ),
+    ).order_by("name")
+    if vault_ids is not None:
+        vaults = vaults.filter(pk__in=list(vault_ids))
+    return vaults
 
 
 def vault_get(vault_id: str) -> Vault:

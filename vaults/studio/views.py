@@ -20,7 +20,7 @@ from policies.models import VAULT_OWNER
 from policies.selectors import vault_owner_scope
 from vaults.models import Vault
 from vaults.schema import SchemaErrors, parse_schema
-from vaults.selectors import vault_get, vault_list, vault_schema
+from vaults.selectors import vault_get, vault_schema, vaults_with_counts
 from vaults.services import vault_create, vault_schema_update, vault_update
 from vaultstudio.errors import NotFound, VaultError
 from vaultstudio.studio.site import forbidden, studio_page
@@ -87,9 +87,7 @@ def _column_index(document: dict[str, Any], t_index: int, column: str) -> int:
 @studio_page(roles=[VAULT_OWNER])
 def vault_list_page(request: HttpRequest) -> HttpResponse:
     scope = vault_owner_scope(request.user)
-    vaults = vault_list().annotate(table_count=Count("tables", distinct=True), record_count=Count("tables__records"))
-    if scope is not None:
-        vaults = vaults.filter(pk__in=list(scope))
+    vaults = vaults_with_counts(scope)
     return render(
         request,
         "vaults/vault_list.html",

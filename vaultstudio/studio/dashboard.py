@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -27,39 +25,14 @@ from audit.selectors import EventFilter, events_page_newest_first
 from audit.studio.views import chain_status, label_vaults
 from policies.models import ACCOUNT_ADMIN, AUDITOR, VAULT_OWNER
 from policies.selectors import vault_owner_scope
-from vaults.keys import DATA
-from vaults.models import Record, Vault
+from vaults.models import Vault
+from vaults.selectors import vaults_with_counts
 
 from .site import studio_page, studio_roles
 
 KEY_EXPIRY_WARNING = timedelta(days=30)
 ROTATION_WARNING = timedelta(days=7)
 RECENT_EVENTS = 10
-
-
-def vaults_overview(vault_ids: set[str] | None = None) -> QuerySet[Vault]:
-    """Vaults (all, or those in ``vault_ids``) with ``record_count``, ``table_count`` and ``active_since``
-    (when their active data key was made), in one query.
-
-    Counting records reads no record data; subqueries keep the counts from multiplying across joins.
-    """
-    records = (
-        Record.objects.filter(table__vault=OuterRef("pk"))
-        .order_by()
-        .values("table__vault")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    vaults = Vault.objects.annotate(
-        record_count=Coalesce(Subquery(records, output_field=IntegerField()), Value(0)),
-        table_count=Count("tables", distinct=True),
-        active_since=Max(
-            "data_keys__created_at", filter=Q(data_keys__purpose=DATA, data_keys__retired_at__isnull=True)
-        ),
-    ).order_by("name")
-    if vault_ids is not None:
-        vaults = vaults.filter(pk__in=list(vault_ids))
-    return vaults
 
 
 @dataclass(frozen=True)
@@ -93,13 +66,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     vaults: list[Vault] = []
     if show_vaults:
         scope = None if AUDITOR in roles else vault_owner_scope(request.user)
-        vaults = list(vaults_overview(scope))
+        vaults = list(vaults_with_counts(scope))
         context["vaults"] = vaults
         context["total_records"] = sum(v.record_count for v in vaults)  # type: ignore[attr-defined]
     context["show_vaults"] = show_vaults
 
     if VAULT_OWNER in roles:
-        owned = vaults if AUDITOR not in roles else list(vaults_overview(vault_owner_scope(request.user)))
+        owned = vaults if AUDITOR not in roles else list(vaults_with_counts(vault_owner_scope(request.user)))
         context["rotation_alerts"] = rotation_alerts(owned, now)
     if ACCOUNT_ADMIN in roles:
         context["expiring_keys"] = list(service_account_keys_expiring(KEY_EXPIRY_WARNING, now)[:20])
