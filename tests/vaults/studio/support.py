@@ -3,17 +3,16 @@ people, and people whose roles carry policies. Services do the writing, as in pr
 
 from __future__ import annotations
 
-import copy
 import re
 import uuid
 from typing import Any
 
+from accounts.management.commands.demo import DEMO_PEOPLE, DEMO_SCHEMA
 from audit.actors import Actor
 from policies.models import Policy, Role
 from policies.pdp import forget_policy_sets
 from policies.services import binding_create, policy_create, role_create
 from tests.studio_support import make_person
-from tests.vaults.conftest import PERSONS_SCHEMA as DATA_PLANE_SCHEMA
 from vaults.models import Vault
 from vaults.records import VaultAccess, records_insert
 from vaults.schema import parse_schema
@@ -21,37 +20,9 @@ from vaults.services import vault_create
 
 ACTOR = Actor.cli("pytest")
 
-# The data-plane tests' persons table, with card numbers MASKED by default rather than REDACTED
-# (those tests' SDK assertions rely on REDACTED; the records browser shows a masked card here).
-PERSONS_SCHEMA: dict[str, Any] = copy.deepcopy(DATA_PLANE_SCHEMA)
-next(c for c in PERSONS_SCHEMA["tables"][0]["columns"] if c["name"] == "card_number")["default_redaction"] = "MASKED"
-
-PEOPLE = [
-    {
-        "name": "Ada Lovelace",
-        "email": "ada@example.com",
-        "ssn": "123-45-6789",
-        "card_number": "4111111111111111",
-        "region": "EU",
-        "vip": True,
-    },
-    {
-        "name": "Alan Turing",
-        "email": "alan@example.com",
-        "ssn": "234-56-7890",
-        "card_number": "5555555555554444",
-        "region": "EU",
-        "vip": False,
-    },
-    {
-        "name": "Grace Hopper",
-        "email": "grace@example.com",
-        "ssn": "345-67-8901",
-        "card_number": "378282246310005",
-        "region": "US",
-        "vip": True,
-    },
-]
+# The demo's persons table and people (``manage.py demo``): what a first look at the studio shows.
+PERSONS_SCHEMA: dict[str, Any] = DEMO_SCHEMA
+PEOPLE = DEMO_PEOPLE
 
 WRITER_POLICY = "ALLOW CREATE ON persons.*\n"
 PLAIN_POLICY = "# Analysts who may see the data itself\nALLOW READ ON persons.* WITH REDACTION = PLAIN_TEXT\n"
