@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django_otp import devices_for_user
 
 from accounts.models import BackupCode, BackupCodeDevice, TOTPDevice, User
+from accounts.sessions import end_sessions
 from audit.actors import Actor
 from audit.services import audit_append
-from vaultstudio.errors import Conflict
+from vaultstudio.errors import BadRequest, Conflict
 from vaultstudio.master_key import load_master_key
 
 from . import backup_codes, totp
@@ -146,6 +148,51 @@ def enrolment_complete(*, actor: Actor, user: User) -> list[str]:
     if not has_primary_device(user):
         raise Conflict("No authenticator is confirmed yet.")
     return backup_codes_regenerate(actor=actor, user=user)
+
+
+@dataclass(frozen=True)
+class MfaReset:
+    """What ``mfa_reset`` removed: devices per kind (confirmed or pending), the backup codes left
+    unused, and the sessions ended."""
+
+    devices: dict[str, int]
+    backup_codes: int
+    sessions_ended: int
+
+
+def mfa_reset(*, actor: Actor, user: User) -> MfaReset:
+    """An account admin's way back in for a person who lost every factor: delete every MFA device
+    of ``user`` of every type (TOTP apps, passkeys, the backup-code device with its codes; pending
+    ones too), end all their sessions, and audit it — one transaction. Their next sign-in after the
+    password goes to enrolment (a person without a confirmed device can reach nothing else).
+
+    Nobody resets their own MFA this way: they manage it on their personal page, behind step-up."""
+    if actor.id == str(user.pk):
+        raise BadRequest("You cannot reset your own MFA here; manage your devices on your personal page.")
+    with transaction.atomic():
+        devices: dict[str, int] = {}
+        codes = 0
+        # django-otp's own walk over the device models, pending (unconfirmed) devices included.
+        for device in devices_for_user(user, confirmed=None, for_verify=True):
+            kind = kind_of(device)
+            devices[kind] = devices.get(kind, 0) + 1
+            if isinstance(device, BackupCodeDevice):
+                codes += device.codes.count()
+            device.delete()  # a backup-code device takes its codes with it (CASCADE)
+        ended = end_sessions(user)
+        audit_append(
+            actor=actor,
+            action="mfa.reset",
+            resource_type="USER",
+            resource_ids=[str(user.pk)],
+            details={
+                "email": user.email,
+                "devices_removed": dict(sorted(devices.items())),
+                "backup_codes_removed": codes,
+                "sessions_ended": ended,
+            },
+        )
+    return MfaReset(dict(sorted(devices.items())), codes, ended)
 
 
 def _audit_device(actor: Actor, action: str, device: Any) -> None:

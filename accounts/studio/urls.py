@@ -16,6 +16,7 @@ urlpatterns: list[Any] = [
     path("users/<uuid:user_id>/", views.user_detail, name="user_detail"),
     path("users/<uuid:user_id>/deactivate/", views.user_deactivate, name="user_deactivate"),
     path("users/<uuid:user_id>/activate/", views.user_activate, name="user_activate"),
+    path("users/<uuid:user_id>/mfa-reset/", views.user_mfa_reset, name="user_mfa_reset"),
     path("groups/", views.group_list, name="groups"),
     path("groups/<uuid:group_id>/", views.group_detail, name="group_detail"),
     path("groups/<uuid:group_id>/members/", views.group_member_add, name="group_member_add"),

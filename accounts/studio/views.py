@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import people
+from accounts.mfa.services import mfa_reset
 from accounts.models import Group, User
 from accounts.principals import user_actor
 from accounts.selectors import (
@@ -158,6 +159,25 @@ def user_activate(request: HttpRequest, user_id: Any) -> HttpResponse:
     user = found(user_get, user_id)
     people.user_activate(actor=user_actor(request.user), user=user)
     messages.success(request, f"{user.email} is active again and can log in.")
+    return redirect("studio:user_detail", user_id=user.pk)
+
+
+@studio_page(roles=[ACCOUNT_ADMIN], step_up=True)
+@require_http_methods(["GET", "POST"])
+def user_mfa_reset(request: HttpRequest, user_id: Any) -> HttpResponse:
+    """POST: remove every MFA device of the person and end their sessions. A GET changes nothing:
+    it is where the step-up check returns to, and it leads back to the person's page (the button)."""
+    user = found(user_get, user_id)
+    if request.method == "POST":
+        form = forms.Form(request.POST)
+        if call_service(form, lambda: mfa_reset(actor=user_actor(request.user), user=user)):
+            messages.success(
+                request,
+                f"The MFA of {user.email} was reset: every device and backup code is gone and their "
+                "sessions have ended. They must set up MFA again at their next sign-in.",
+            )
+        else:
+            messages.error(request, " ".join(form.non_field_errors()))
     return redirect("studio:user_detail", user_id=user.pk)
 
 
