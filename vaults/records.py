@@ -834,40 +834,49 @@ def records_read(
             "record_id", "column__name", "token"
         ):
             tokens_by_record.setdefault(str(record_id), {})[column_name] = token
-    renderers: dict[tuple[Any, ...], Any] = {}
-    opened: dict[tuple[Any, ...], list[tuple[str, Column, ColumnCipher | None]]] = {}
+    # Per distinct row plan: its renderer and the columns to open (with their ciphers).
+    prepared: dict[tuple[Any, ...], tuple[Any, list[tuple[str, Column, ColumnCipher | None]]]] = {}
+
+    def prepare(row_plan: list[tuple[str, str, Any, str]]) -> tuple[Any, list[tuple[str, Column, ColumnCipher | None]]]:
+        key = tuple(row_plan)
+        found = prepared.get(key)
+        if found is None:
+            found = prepared[key] = (
+                make_row_renderer(row_plan),
+                [
+                    (name, columns[name], access.opener(table, columns[name]) if columns[name].encrypted else None)
+                    for name, level, _, _ in row_plan
+                    if level in (PLAIN_TEXT, MASKED)
+                ],
+            )
+        return found
+
     out: list[dict[str, Any]] = []
-    fixed_plan: list[tuple[str, str, Any, str]] | None = None
+    # When no level varies by row, one plan serves every row: prepared once, not looked up per row.
+    fixed: tuple[Any, list[tuple[str, Column, ColumnCipher | None]]] | None = None
     if not plan.level_index:
         fixed_plan = _row_plan(plan.columns, None, plan.level_index, request, plan.maskers)
+        if not fixed_plan:
+            rows, ids = [], []
+        else:
+            fixed = prepare(fixed_plan)
     for row, record_id in zip(rows, ids, strict=True):
-        row_plan = (
-            fixed_plan
-            if fixed_plan is not None
-            else _row_plan(plan.columns, row, plan.level_index, request, plan.maskers)
-        )
-        if not row_plan:
-            continue
-        key = tuple(row_plan)
-        renderer = renderers.get(key)
-        if renderer is None:
-            renderer = renderers[key] = make_row_renderer(row_plan)
+        if fixed is not None:
+            renderer, to_open = fixed
+        else:
+            row_plan = _row_plan(plan.columns, row, plan.level_index, request, plan.maskers)
+            if not row_plan:
+                continue
+            renderer, to_open = prepare(row_plan)
         if request.tokenization:
             source = tokens_by_record.get(record_id, {})
         else:
             data = row[1]
             if isinstance(data, str):
                 data = _decode_json(data)
-            wanted = opened.get(key)
-            if wanted is None:
-                wanted = opened[key] = [
-                    (name, columns[name], access.opener(table, columns[name]) if columns[name].encrypted else None)
-                    for name, level, _, _ in row_plan
-                    if level in (PLAIN_TEXT, MASKED)
-                ]
             source = {}
             record_part = encode_part(record_id)
-            for name, column, cipher in wanted:
+            for name, column, cipher in to_open:
                 stored = data.get(name)
                 if cipher is None or stored is None:
                     source[name] = stored
