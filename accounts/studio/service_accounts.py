@@ -37,7 +37,7 @@ from policies.selectors import bindings_of_service_account
 from vaultstudio.studio.site import studio_page
 
 from .forms import KeyGenerateForm, KeyUploadForm, ServiceAccountForm
-from .views import call_service, found
+from .views import call_service
 
 NONCES_SESSION_KEY = "vs_sa_keygen_nonces"
 EXPIRING_SOON = timedelta(days=30)
@@ -104,7 +104,7 @@ def _account_page(
 @studio_page(roles=[ACCOUNT_ADMIN])
 @require_http_methods(["GET", "POST"])
 def service_account_detail(request: HttpRequest, account_id: Any) -> HttpResponse:
-    account = found(service_account_get, account_id)
+    account = service_account_get(account_id)
     if request.method == "POST":
         form = ServiceAccountForm(request.POST)
         if form.is_valid() and call_service(
@@ -123,7 +123,7 @@ def service_account_detail(request: HttpRequest, account_id: Any) -> HttpRespons
 @admin_page
 @require_POST
 def service_account_set_active(request: HttpRequest, account_id: Any, active: bool) -> HttpResponse:
-    account = found(service_account_get, account_id)
+    account = service_account_get(account_id)
     services.service_account_update(actor=user_actor(request.user), account=account, is_active=active)
     if active:
         messages.success(request, f"{account.name} is active again.")
@@ -158,7 +158,7 @@ def _valid_until(days: int) -> Any:
 @studio_page(roles=[ACCOUNT_ADMIN], step_up=True)
 @require_http_methods(["GET", "POST"])
 def key_generate(request: HttpRequest, account_id: Any) -> HttpResponse:
-    account = found(service_account_get, account_id)
+    account = service_account_get(account_id)
     if request.method == "GET":
         form = KeyGenerateForm(initial={"nonce": _new_nonce(request)})
         return _key_form(request, account, form)
@@ -225,7 +225,7 @@ def _key_form(
 @studio_page(roles=[ACCOUNT_ADMIN], step_up=True)
 @require_http_methods(["GET", "POST"])
 def key_upload(request: HttpRequest, account_id: Any) -> HttpResponse:
-    account = found(service_account_get, account_id)
+    account = service_account_get(account_id)
     form = KeyUploadForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         key = call_service(
@@ -247,8 +247,8 @@ def key_upload(request: HttpRequest, account_id: Any) -> HttpResponse:
 @admin_page
 @require_POST
 def key_revoke(request: HttpRequest, account_id: Any, key_id: Any) -> HttpResponse:
-    account = found(service_account_get, account_id)
-    key = found(lambda kid: service_account_key_get(account, kid), key_id)
+    account = service_account_get(account_id)
+    key = service_account_key_get(account, key_id)
     already = key.revoked_at is not None
     services.service_account_key_revoke(actor=user_actor(request.user), key=key)
     if already:

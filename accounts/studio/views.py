@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -31,7 +31,7 @@ from accounts.selectors import (
     user_search,
 )
 from policies.models import ACCOUNT_ADMIN, RoleBinding
-from vaultstudio.errors import NotFound, VaultError
+from vaultstudio.errors import VaultError
 from vaultstudio.studio.site import studio_page
 
 from .forms import GroupForm, GroupMemberForm, UserCreateForm, UserNameForm, UserSearchForm
@@ -39,14 +39,6 @@ from .forms import GroupForm, GroupMemberForm, UserCreateForm, UserNameForm, Use
 T = TypeVar("T")
 PAGE_SIZE = 50
 admin_page = studio_page(roles=[ACCOUNT_ADMIN])
-
-
-def found(lookup: Callable[[Any], T], ident: Any) -> T:
-    """A selector's object, or the studio's 404 page (selectors raise the API's NotFound)."""
-    try:
-        return lookup(ident)
-    except NotFound as exc:
-        raise Http404(str(exc.detail)) from exc
 
 
 def call_service(form: forms.Form, service: Callable[[], T]) -> T | None:
@@ -129,7 +121,7 @@ def _user_page(request: HttpRequest, user: User, name_form: UserNameForm | None 
 @studio_page(roles=[ACCOUNT_ADMIN])
 @require_http_methods(["GET", "POST"])
 def user_detail(request: HttpRequest, user_id: Any) -> HttpResponse:
-    user = found(user_get, user_id)
+    user = user_get(user_id)
     if request.method == "POST":
         form = UserNameForm(request.POST)
         if form.is_valid() and call_service(
@@ -144,7 +136,7 @@ def user_detail(request: HttpRequest, user_id: Any) -> HttpResponse:
 @admin_page
 @require_POST
 def user_deactivate(request: HttpRequest, user_id: Any) -> HttpResponse:
-    user = found(user_get, user_id)
+    user = user_get(user_id)
     form = forms.Form(request.POST)
     if call_service(form, lambda: people.user_deactivate(actor=user_actor(request.user), user=user)):
         messages.success(request, f"{user.email} is deactivated; their open sessions have ended.")
@@ -156,7 +148,7 @@ def user_deactivate(request: HttpRequest, user_id: Any) -> HttpResponse:
 @admin_page
 @require_POST
 def user_activate(request: HttpRequest, user_id: Any) -> HttpResponse:
-    user = found(user_get, user_id)
+    user = user_get(user_id)
     people.user_activate(actor=user_actor(request.user), user=user)
     messages.success(request, f"{user.email} is active again and can log in.")
     return redirect("studio:user_detail", user_id=user.pk)
@@ -167,7 +159,7 @@ def user_activate(request: HttpRequest, user_id: Any) -> HttpResponse:
 def user_mfa_reset(request: HttpRequest, user_id: Any) -> HttpResponse:
     """POST: remove every MFA device of the person and end their sessions. A GET changes nothing:
     it is where the step-up check returns to, and it leads back to the person's page (the button)."""
-    user = found(user_get, user_id)
+    user = user_get(user_id)
     if request.method == "POST":
         form = forms.Form(request.POST)
         if call_service(form, lambda: mfa_reset(actor=user_actor(request.user), user=user)):
@@ -225,7 +217,7 @@ def _group_page(
 @studio_page(roles=[ACCOUNT_ADMIN])
 @require_http_methods(["GET", "POST"])
 def group_detail(request: HttpRequest, group_id: Any) -> HttpResponse:
-    group = found(group_get, group_id)
+    group = group_get(group_id)
     if request.method == "POST":
         form = GroupForm(request.POST)
         if form.is_valid() and call_service(
@@ -242,7 +234,7 @@ def group_detail(request: HttpRequest, group_id: Any) -> HttpResponse:
 @admin_page
 @require_POST
 def group_member_add(request: HttpRequest, group_id: Any) -> HttpResponse:
-    group = found(group_get, group_id)
+    group = group_get(group_id)
     form = GroupMemberForm(request.POST)
     if not form.is_valid():
         return _group_page(request, group, add=form)
@@ -257,8 +249,8 @@ def group_member_add(request: HttpRequest, group_id: Any) -> HttpResponse:
 @admin_page
 @require_POST
 def group_member_remove(request: HttpRequest, group_id: Any, user_id: Any) -> HttpResponse:
-    group = found(group_get, group_id)
-    user = found(user_get, user_id)
+    group = group_get(group_id)
+    user = user_get(user_id)
     if people.group_members_remove(actor=user_actor(request.user), group=group, users=[user]):
         messages.success(request, f"{user.email} was removed from {group.name}.")
     return redirect("studio:group_detail", group_id=group.pk)
@@ -267,7 +259,7 @@ def group_member_remove(request: HttpRequest, group_id: Any, user_id: Any) -> Ht
 @admin_page
 @require_POST
 def group_delete(request: HttpRequest, group_id: Any) -> HttpResponse:
-    group = found(group_get, group_id)
+    group = group_get(group_id)
     name = group.name
     people.group_delete(actor=user_actor(request.user), group=group)
     messages.success(request, f"Group {name} was deleted, with its role bindings.")

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from accounts.principals import actor_of
@@ -16,21 +16,10 @@ from policies.models import ACCOUNT_ADMIN, VAULT_OWNER, Role
 from policies.selectors import role_binding_get, role_bindings, role_get, roles_list
 from policies.services import binding_create, binding_delete, role_create, role_delete, role_update
 from vaults.models import Vault
-from vaultstudio.errors import NotFound, VaultError
-from vaultstudio.studio.site import studio_page
+from vaultstudio.errors import VaultError
+from vaultstudio.studio.site import posted, studio_page
 
 from .forms import BindingForm, RoleForm
-
-
-def _role(role_id: Any) -> Role:
-    try:
-        return role_get(str(role_id))
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-
-
-def _posted(request: HttpRequest) -> Any:
-    return request.POST if request.method == "POST" else None
 
 
 def _service_error(form: Any, exc: VaultError) -> None:
@@ -49,7 +38,7 @@ def role_list_page(request: HttpRequest) -> HttpResponse:
 
 @studio_page(roles=[ACCOUNT_ADMIN])
 def role_create_page(request: HttpRequest) -> HttpResponse:
-    form = RoleForm(_posted(request))
+    form = RoleForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             role = role_create(
@@ -69,9 +58,9 @@ def role_create_page(request: HttpRequest) -> HttpResponse:
 @studio_page(roles=[ACCOUNT_ADMIN])
 def role_detail_page(request: HttpRequest, role_id: Any) -> HttpResponse:
     """The role, its policies (editable for a custom role) and its bindings."""
-    role = _role(role_id)
+    role = role_get(str(role_id))
     initial = {"name": role.name, "description": role.description, "policies": list(role.policies.all())}
-    form = RoleForm(_posted(request), initial=initial, builtin=role.builtin)
+    form = RoleForm(posted(request), initial=initial, builtin=role.builtin)
     if request.method == "POST" and form.is_valid():
         try:
             role_update(
@@ -110,7 +99,7 @@ def _detail(request: HttpRequest, role: Role, form: RoleForm, binding_form: Bind
 
 @studio_page(roles=[ACCOUNT_ADMIN])
 def role_delete_page(request: HttpRequest, role_id: Any) -> HttpResponse:
-    role = _role(role_id)
+    role = role_get(str(role_id))
     if role.builtin:
         messages.error(request, f"{role.name} is a built-in role; it cannot be deleted.")
         return redirect("studio:role_detail", role_id=role.id)
@@ -127,7 +116,7 @@ def role_delete_page(request: HttpRequest, role_id: Any) -> HttpResponse:
 
 @studio_page(roles=[ACCOUNT_ADMIN])
 def binding_create_page(request: HttpRequest, role_id: Any) -> HttpResponse:
-    role = _role(role_id)
+    role = role_get(str(role_id))
     if request.method != "POST":
         return redirect("studio:role_detail", role_id=role.id)
     binding_form = BindingForm(request.POST, scoped=role.name == VAULT_OWNER and role.builtin)
@@ -153,11 +142,8 @@ def binding_create_page(request: HttpRequest, role_id: Any) -> HttpResponse:
 
 @studio_page(roles=[ACCOUNT_ADMIN])
 def binding_delete_page(request: HttpRequest, role_id: Any, binding_id: Any) -> HttpResponse:
-    role = _role(role_id)
-    try:
-        binding = role_binding_get(role, str(binding_id))
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
+    role = role_get(str(role_id))
+    binding = role_binding_get(role, str(binding_id))
     if request.method == "POST":
         kind, who = binding.subject
         binding_delete(actor=actor_of(request.user), binding=binding)

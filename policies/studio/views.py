@@ -26,7 +26,7 @@ from vaults.models import Vault
 from vaults.selectors import vault_list
 from vaultstudio.errors import VaultError
 from vaultstudio.inputs import parse_uuid
-from vaultstudio.studio.site import studio_page
+from vaultstudio.studio.site import posted, studio_page
 
 from .forms import PolicyDiffForm, PolicyForm, RollbackForm
 
@@ -44,10 +44,6 @@ def owned_policy(request: HttpRequest, policy_id: Any) -> Policy:
     if policy is None:
         raise Http404(f"No policy with id {policy_id}.")
     return policy
-
-
-def _posted(request: HttpRequest) -> Any:
-    return request.POST if request.method == "POST" else None
 
 
 def _attach_service_error(form: PolicyForm, exc: VaultError) -> list[dict[str, Any]]:
@@ -99,7 +95,7 @@ def _editor(
 def policy_create_page(request: HttpRequest) -> HttpResponse:
     vaults = owned_vaults(request)
     initial = {"vault": vaults.filter(pk=parse_uuid(request.GET.get("vault"))).first()}
-    form = PolicyForm(_posted(request), vaults=vaults, initial=initial)
+    form = PolicyForm(posted(request), vaults=vaults, initial=initial)
     errors: list[dict[str, Any]] = []
     if request.method == "POST" and form.is_valid():
         try:
@@ -122,7 +118,7 @@ def policy_create_page(request: HttpRequest) -> HttpResponse:
 def policy_edit_page(request: HttpRequest, policy_id: Any) -> HttpResponse:
     policy = owned_policy(request, policy_id)
     initial = {"vault": policy.vault, "name": policy.name, "status": policy.status, "source": policy.source}
-    form = PolicyForm(_posted(request), vaults=owned_vaults(request), editing=True, initial=initial)
+    form = PolicyForm(posted(request), vaults=owned_vaults(request), editing=True, initial=initial)
     errors: list[dict[str, Any]] = []
     if request.method == "POST" and form.is_valid():
         try:

@@ -24,7 +24,7 @@ from vaults.masking import MASKED, PLAIN_TEXT, REDACTED, REDACTED_VALUE
 from vaults.models import Column, Table, Vault
 from vaults.records import ReadRequest, VaultAccess, records_read, tokens_detokenize
 from vaults.selectors import vault_get, vault_list
-from vaultstudio.errors import NotFound, VaultError
+from vaultstudio.errors import VaultError
 from vaultstudio.inputs import parse_uuid
 from vaultstudio.studio.site import studio_page
 
@@ -70,19 +70,9 @@ class Revealed:
         return Cell(self.column, self.value, level, False, revealed=True)
 
 
-def _vault(vault_id: Any) -> Vault:
-    try:
-        return vault_get(str(vault_id))
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-
-
 def _access(request: HttpRequest, vault: Vault, table: str) -> tuple[VaultAccess, Table, dict[str, Column]]:
     access = VaultAccess(request.user, vault)
-    try:
-        found, columns = access.table(table)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
+    found, columns = access.table(table)
     return access, found, columns
 
 
@@ -195,14 +185,14 @@ def records_index_page(request: HttpRequest) -> HttpResponse:
 @studio_page
 def table_records_page(request: HttpRequest, vault_id: Any, table: str) -> HttpResponse:
     offset, limit = RecordsPageForm(request.GET).page()
-    return _render_table(request, _vault(vault_id), table, offset, limit)
+    return _render_table(request, vault_get(str(vault_id)), table, offset, limit)
 
 
 @studio_page(step_up=True)
 def record_reveal_page(request: HttpRequest, vault_id: Any, table: str, record_id: str) -> HttpResponse:
     """POST: one value at most at the level the viewer's policy grants (audited as ``record.reveal``).
     GET (back from step-up): asks to confirm, since a GET must not reveal anything."""
-    vault = _vault(vault_id)
+    vault = vault_get(str(vault_id))
     if parse_uuid(record_id) is None:
         raise Http404("No such record.")
     if request.method != "POST":
@@ -262,7 +252,7 @@ def detokenize_page(request: HttpRequest, vault_id: Any) -> HttpResponse:
     """Tokens of a vault back to their values, each at most at the viewer's DETOKENIZATION level
     (``tokens_detokenize``, the data plane's own path, audits it as ``token.detokenize``). The whole
     page needs step-up, so that tokens are typed only after it and never travel in a URL."""
-    vault = _vault(vault_id)
+    vault = vault_get(str(vault_id))
     form = DetokenizeForm(request.POST if request.method == "POST" else None)
     results = None
     if request.method == "POST" and form.is_valid():

@@ -22,23 +22,15 @@ from vaults.models import Vault
 from vaults.schema import SchemaErrors, parse_schema
 from vaults.selectors import vault_get, vault_schema, vaults_with_counts
 from vaults.services import vault_create, vault_schema_update, vault_update
-from vaultstudio.errors import NotFound, VaultError
-from vaultstudio.studio.site import forbidden, studio_page
+from vaultstudio.errors import VaultError
+from vaultstudio.studio.site import forbidden, posted, studio_page
 
 from .forms import ColumnForm, DropForm, SchemaDocumentForm, TableForm, VaultForm, attach_schema_errors
 
 
-def posted(request: HttpRequest) -> Any:
-    """The form data of a POST, None for a GET (an empty POST still binds the form)."""
-    return request.POST if request.method == "POST" else None
-
-
 def owned_vault(request: HttpRequest, vault_id: Any) -> Vault:
     """The vault, if the person owns it (all vaults, or the one their VAULT_OWNER binding names)."""
-    try:
-        vault = vault_get(str(vault_id))
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
+    vault = vault_get(str(vault_id))
     scope = vault_owner_scope(request.user)
     if scope is not None and str(vault.id) not in scope:
         raise Http404(f"No vault with id {vault_id}.")

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, include, path, reverse
 from django.utils.cache import add_never_cache_headers
@@ -18,6 +18,7 @@ from django.views.decorators.csrf import csrf_protect
 from accounts.stepup import mfa_recent
 from policies.models import ACCOUNT_ADMIN, AUDITOR, VAULT_OWNER
 from policies.selectors import bindings_of_user, management_roles
+from vaultstudio.errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,11 @@ def _with_next(url_name: str, request: HttpRequest) -> HttpResponse:
     return redirect(f"{reverse(url_name)}?{urlencode({'next': request.get_full_path()})}")
 
 
+def posted(request: HttpRequest) -> Any:
+    """The form data of a POST, None for a GET (an empty POST still binds the form)."""
+    return request.POST if request.method == "POST" else None
+
+
 def forbidden(request: HttpRequest, message: str) -> HttpResponse:
     return render(request, "studio/403.html", {"message": message}, status=403)
 
@@ -73,7 +79,8 @@ def studio_page(
     step_up: bool = False,
 ) -> Any:
     """Wrap a studio view: logged in → MFA passed → studio member → role → (step-up). Never cached,
-    CSRF-protected. ``roles``: any one of them suffices; empty means every studio member."""
+    CSRF-protected. ``roles``: any one of them suffices; empty means every studio member. A selector's NotFound
+    becomes the studio's 404 page."""
     needed = frozenset(roles)
 
     def decorate(func: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -92,7 +99,11 @@ def studio_page(
             elif step_up and not mfa_recent(request):
                 response = _with_next("studio:step_up", request)
             else:
-                response = func(request, *args, **kwargs)
+                try:
+                    response = func(request, *args, **kwargs)
+                except NotFound as exc:
+                    # Selectors raise the API's NotFound; a studio page answers with its 404 page.
+                    raise Http404(exc.message) from exc
             add_never_cache_headers(response)
             return response
 
