@@ -15,6 +15,7 @@ from vaultstudio.errors import NotFound
 from vaultstudio.inputs import parse_uuid
 from vaultstudio.versioned import VersionedMemo
 
+from .mfa.devices import KIND_SHORT_LABELS, MODEL_KINDS
 from .models import Group, ServiceAccount, ServiceAccountKey, User
 
 
@@ -143,16 +144,11 @@ def service_account_key_for(key_id: str, client_id: str) -> ServiceAccountKey | 
 
 # --- people and service accounts as the studio lists them -----------------------------------------
 
-# How the studio names each kind of MFA device; a device type not named here shows its verbose name.
-MFA_DEVICE_LABELS = {
-    "accounts.totpdevice": "TOTP",
-    "accounts.backupcodedevice": "Backup codes",
-    "django_otp_webauthn.webauthncredential": "WebAuthn",
-}
-
 
 def mfa_device_label(model: Any) -> str:
-    return MFA_DEVICE_LABELS.get(model._meta.label_lower, str(model._meta.verbose_name).capitalize())
+    """How the studio names a kind of MFA device; a device type of no known kind shows its verbose name."""
+    kind = MODEL_KINDS.get(model)
+    return KIND_SHORT_LABELS[kind] if kind else str(model._meta.verbose_name).capitalize()
 
 
 def mfa_methods_by_user(user_ids: Iterable[Any]) -> dict[Any, list[str]]:

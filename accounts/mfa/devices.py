@@ -12,6 +12,9 @@ from accounts.models import BackupCodeDevice, TOTPDevice, User
 
 TOTP, WEBAUTHN, BACKUP = "totp", "webauthn", "backup"
 KIND_LABELS = {TOTP: "Authenticator app (TOTP)", WEBAUTHN: "Passkey / security key (WebAuthn)", BACKUP: "Backup codes"}
+# The same kinds, named briefly where many people are listed at once (the studio's users page).
+KIND_SHORT_LABELS = {TOTP: "TOTP", WEBAUTHN: "WebAuthn", BACKUP: "Backup codes"}
+MODEL_KINDS: dict[type, str] = {TOTPDevice: TOTP, WebAuthnCredential: WEBAUTHN, BackupCodeDevice: BACKUP}
 
 
 @dataclass(frozen=True)
@@ -29,13 +32,10 @@ class DeviceRow:
 
 
 def kind_of(device: Any) -> str:
-    if isinstance(device, TOTPDevice):
-        return TOTP
-    if isinstance(device, WebAuthnCredential):
-        return WEBAUTHN
-    if isinstance(device, BackupCodeDevice):
-        return BACKUP
-    raise TypeError(f"not an MFA device of VaultStudio: {type(device).__name__}")
+    kind = MODEL_KINDS.get(type(device))
+    if kind is None:
+        raise TypeError(f"not an MFA device of VaultStudio: {type(device).__name__}")
+    return kind
 
 
 def totp_devices(user: User) -> list[TOTPDevice]:
