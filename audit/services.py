@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import logging
 import queue
+import select
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from django.core.cache import cache
 from django.db import connection, transaction
+from psycopg import pq
 
 from .actors import Actor
 from .chain import (
@@ -102,13 +105,45 @@ def audit_append(
 
     ``details`` must never hold vault data: ids, names, counts and reasons only.
     """
+    return append_fields(
+        event_fields(
+            actor=actor,
+            action=action,
+            resource_type=resource_type,
+            resource_ids=resource_ids,
+            vault_id=vault_id,
+            table=table,
+            columns=columns,
+            record_count=record_count,
+            decision=decision,
+            policy_ids=policy_ids,
+            http_status=http_status,
+            details=details,
+        )
+    )
+
+
+def event_fields(
+    *,
+    actor: Actor,
+    action: str,
+    resource_type: str = "",
+    resource_ids: Iterable[str] | None = None,
+    vault_id: str = "",
+    table: str = "",
+    columns: Iterable[str] | None = None,
+    record_count: int | None = None,
+    decision: str = "",
+    policy_ids: Iterable[str] | None = None,
+    http_status: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> tuple[Any, ...]:
+    """Every field of an event but seq (which the head gives), as stored and hashed: what
+    ``append_fields`` and ``appending`` take. ``details`` must never hold vault data."""
     meta = current_request.get()
-    event_id = str(uuid.uuid4())
-    ts = to_us(datetime.now(UTC))
-    # Every field but seq, which the head gives.
-    rest = (
-        event_id,
-        ts,
+    return (
+        str(uuid.uuid4()),
+        to_us(datetime.now(UTC)),
         actor.type,
         _text(str(actor.id))[:64],
         _text(actor.display)[:255],
@@ -130,6 +165,11 @@ def audit_append(
         http_status,
         canonical_value(details or {}),
     )
+
+
+def append_fields(rest: tuple[Any, ...]) -> Appended:
+    """Append an event built by ``event_fields`` (``audit_append`` does both)."""
+    event_id = rest[0]
     if connection.vendor == "postgresql":
         # One statement, atomic on its own: no transaction of its own is needed around it.
         with connection.cursor() as cursor:
@@ -156,6 +196,101 @@ def audit_append(
             cursor.execute(_SET_HEAD, [digest])
             cursor.execute(_INSERT, [*values, prev_hash, digest])
     return Appended(seq=seq, event_id=event_id, hash=digest)
+
+
+# --- an append that overlaps the caller's work (PostgreSQL, outside a transaction) ---------------------
+
+# The same statement in libpq's numbered form, with every parameter sent as text (the casts type them).
+_ADVANCE_AND_INSERT_PQ = _ADVANCE_AND_INSERT
+for _n in range(1, len(CHAIN_FIELDS) + 1):
+    _ADVANCE_AND_INSERT_PQ = _ADVANCE_AND_INSERT_PQ.replace("%s", f"${_n}", 1)
+_ADVANCE_AND_INSERT_PQ_BYTES = _ADVANCE_AND_INSERT_PQ.encode()
+
+
+def _pq_text(value: Any) -> bytes | None:
+    return None if value is None else str(value).encode()
+
+
+class Appending:
+    """An event on its way into the chain; ``appended`` once the block of ``appending`` has left."""
+
+    def __init__(self, rest: tuple[Any, ...]) -> None:
+        self.rest = rest
+        self.appended: Appended | None = None
+        self._pgconn: Any = None
+
+    def _send(self) -> bool:
+        """Send the append without waiting for it, if this connection can: PostgreSQL, in autocommit
+        and idle (a statement sent in a transaction would only be as durable as that transaction's
+        end, which the caller decides later)."""
+        if connection.vendor != "postgresql" or connection.in_atomic_block:
+            return False
+        connection.ensure_connection()
+        pgconn = connection.connection.pgconn
+        if pgconn.transaction_status != pq.TransactionStatus.IDLE:
+            return False
+        tail = "," + canonical_json(self.rest)[1:]
+        with connection.wrap_database_errors:
+            pgconn.send_query_params(_ADVANCE_AND_INSERT_PQ_BYTES, [_pq_text(v) for v in (tail, *self.rest)])
+            while pgconn.flush():  # the socket's buffer was full: wait until it can take the rest
+                select.select([], [pgconn.socket], [])
+        self._pgconn = pgconn
+        return True
+
+    def _receive(self) -> None:
+        """Wait for the append sent by ``_send`` and read every result, so the connection is idle
+        again whatever happened; then raise its error, if it failed."""
+        pgconn, self._pgconn = self._pgconn, None
+        results = []
+        with connection.wrap_database_errors:
+            while True:
+                pgconn.consume_input()
+                if pgconn.is_busy():
+                    select.select([pgconn.socket], [], [])
+                    continue
+                result = pgconn.get_result()
+                if result is None:
+                    break
+                results.append(result)
+            for result in results:
+                if result.status == pq.ExecStatus.FATAL_ERROR:
+                    raise psycopg.errors.error_from_result(result, encoding="utf-8")
+        rows = [r for r in results if r.status == pq.ExecStatus.TUPLES_OK and r.ntuples]
+        if not rows:
+            # No head row yet (a fresh install or an emptied table): the ordinary path creates it.
+            self.appended = append_fields(self.rest)
+            return
+        seq, digest = rows[0].get_value(0, 0), rows[0].get_value(0, 1)
+        self.appended = Appended(seq=int(seq), event_id=self.rest[0], hash=digest.decode())
+
+
+@contextmanager
+def appending(rest: tuple[Any, ...]) -> Iterator[Appending]:
+    """Append the event ``rest`` (from ``event_fields``) while the block runs.
+
+    On PostgreSQL outside a transaction the statement is sent at once and awaited when the block is
+    left, so its server time and its commit's WAL flush overlap the block's own work (a data-plane
+    read decrypting its page); elsewhere the event is appended at once, as ``audit_append`` does.
+    Either way it is durable before the block is left without an error: a caller answers with data
+    only after that (fail closed). If the append failed, leaving the block raises its error; if the
+    block raised, the append is still awaited first (nothing else may use the connection while a
+    statement is in flight), then the block's exception goes on. The block must not use the
+    database connection.
+    """
+    handle = Appending(rest)
+    if not handle._send():
+        handle.appended = append_fields(rest)
+        yield handle
+        return
+    try:
+        yield handle
+    except BaseException:
+        try:
+            handle._receive()
+        except Exception:  # the block's own error is the one to report; the append's is logged
+            logger.exception("audit append failed while the caller was failing too")
+        raise
+    handle._receive()
 
 
 _SELECT_RANGE = f"SELECT {', '.join(_COLUMNS)} FROM {_TABLE} WHERE seq > %s AND seq <= %s ORDER BY seq"

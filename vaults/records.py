@@ -23,7 +23,7 @@ from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from accounts.principals import actor_of
-from audit.services import audit_append
+from audit.services import appending, audit_append, event_fields
 from policies.engine import Decision, row_matches
 from policies.language import ast
 from policies.language.compiled import condition_to_json
@@ -851,57 +851,66 @@ def records_read(
             )
         return found
 
-    out: list[dict[str, Any]] = []
+    # First the rows to answer and how to render each (cheap, and it may still read key rows), so
+    # that the audit event, which names them, can be sent before the values are opened.
+    chosen: list[tuple[tuple[Any, ...], str, Any, list[tuple[str, Column, ColumnCipher | None]]]] = []
     # When no level varies by row, one plan serves every row: prepared once, not looked up per row.
-    fixed: tuple[Any, list[tuple[str, Column, ColumnCipher | None]]] | None = None
     if not plan.level_index:
         fixed_plan = _row_plan(plan.columns, None, plan.level_index, request, plan.maskers)
-        if not fixed_plan:
-            rows, ids = [], []
-        else:
-            fixed = prepare(fixed_plan)
-    for row, record_id in zip(rows, ids, strict=True):
-        if fixed is not None:
-            renderer, to_open = fixed
-        else:
+        if fixed_plan:
+            renderer, to_open = prepare(fixed_plan)
+            chosen = [(row, record_id, renderer, to_open) for row, record_id in zip(rows, ids, strict=True)]
+    else:
+        for row, record_id in zip(rows, ids, strict=True):
             row_plan = _row_plan(plan.columns, row, plan.level_index, request, plan.maskers)
-            if not row_plan:
-                continue
-            renderer, to_open = prepare(row_plan)
-        if request.tokenization:
-            source = tokens_by_record.get(record_id, {})
-        else:
-            data = row[1]
-            if isinstance(data, str):
-                data = _decode_json(data)
-            source = {}
-            record_part = encode_part(record_id)
-            for name, column, cipher in to_open:
-                stored = data.get(name)
-                if cipher is None or stored is None:
-                    source[name] = stored
-                    continue
-                try:
-                    source[name] = from_plaintext(cipher.open_text(stored, record_part))
-                except (CiphertextIntegrityError, ValueError, TypeError) as exc:
-                    raise access.integrity_failure(table, column, record_id) from exc
-        fields = renderer(source)
-        fields["skyflow_id"] = record_id
-        out.append({"fields": fields})
-    # In its own transaction unless the caller's (audit_append): on PostgreSQL one statement.
-    audit_append(
+            if row_plan:
+                chosen.append((row, record_id, *prepare(row_plan)))
+    event = event_fields(
         actor=access.actor,
         action=f"record.{action_name}",
         resource_type="RECORD",
-        resource_ids=[r["fields"]["skyflow_id"] for r in out][:1000],
+        resource_ids=[record_id for _, record_id, _, _ in chosen[:1000]],
         vault_id=str(access.vault.id),
         table=table_name,
         columns=[name for name, _, _ in plan.columns],
-        record_count=len(out),
+        record_count=len(chosen),
         decision="ALLOW" if decision.allowed else "DENY",
         policy_ids=_policy_ids(decision),
         details={"redaction": request.redaction or "DEFAULT", "tokenization": request.tokenization},
     )
+    out: list[dict[str, Any]] = []
+    failed: tuple[Column, str, Exception] | None = None
+    # The event is written while the values are opened (on PostgreSQL its round trip and commit
+    # overlap the decryption); nothing is answered until it is durable. A value that fails its
+    # integrity check is audited after the read's event, under the same request id.
+    with appending(event):
+        for row, record_id, renderer, to_open in chosen:
+            if request.tokenization:
+                source = tokens_by_record.get(record_id, {})
+            else:
+                data = row[1]
+                if isinstance(data, str):
+                    data = _decode_json(data)
+                source = {}
+                record_part = encode_part(record_id)
+                for name, column, cipher in to_open:
+                    stored = data.get(name)
+                    if cipher is None or stored is None:
+                        source[name] = stored
+                        continue
+                    try:
+                        source[name] = from_plaintext(cipher.open_text(stored, record_part))
+                    except (CiphertextIntegrityError, ValueError, TypeError) as exc:
+                        failed = (column, record_id, exc)
+                        break
+                if failed:
+                    break
+            fields = renderer(source)
+            fields["skyflow_id"] = record_id
+            out.append({"fields": fields})
+    if failed:
+        column, record_id, exc = failed
+        raise access.integrity_failure(table, column, record_id) from exc
     if single and not out:
         raise NotFound(f"No record {request.record_ids[0] if request.record_ids else ''} in {table_name}.")
     return out
