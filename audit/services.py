@@ -198,6 +198,33 @@ def append_fields(rest: tuple[Any, ...]) -> Appended:
     return Appended(seq=seq, event_id=event_id, hash=digest)
 
 
+# --- refusals: their events must outlive the rollback of what they refused ------------------------------
+
+
+def append_refusal(error: Exception, rest: tuple[Any, ...]) -> None:
+    """Append a refusal's event (built by ``event_fields``) so that it stays on record.
+
+    Outside a transaction it is appended at once. Inside one — which the refusal is about to roll
+    back, taking any event appended in it along (a batch's all-or-nothing transaction, an upsert) —
+    it travels on ``error`` and ``append_deferred`` writes it once that transaction is over: the API's
+    exception handler does, and so does any caller that catches such an error past the rollback to
+    go on (a batch with continueOnError).
+    """
+    if connection.in_atomic_block:
+        deferred: list[tuple[Any, ...]] = error.__dict__.setdefault("deferred_audit", [])
+        deferred.append(rest)
+    else:
+        append_fields(rest)
+
+
+def append_deferred(error: BaseException) -> None:
+    """Append the events ``error`` carried out of a rolled-back transaction, once; the caller is past
+    that rollback (in autocommit, or in an outer transaction that goes on to commit)."""
+    deferred = error.__dict__.get("deferred_audit")
+    while deferred:
+        append_fields(deferred.pop(0))
+
+
 # --- an append that overlaps the caller's work (PostgreSQL, outside a transaction) ---------------------
 
 # The same statement in libpq's numbered form, with every parameter sent as text (the casts type them).

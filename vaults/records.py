@@ -23,7 +23,7 @@ from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from accounts.principals import actor_of
-from audit.services import appending, audit_append, event_fields
+from audit.services import append_fields, append_refusal, appending, audit_append, event_fields
 from policies.engine import Decision, row_matches
 from policies.language import ast
 from policies.language.compiled import condition_to_json
@@ -162,11 +162,13 @@ class VaultAccess:
             raise self.integrity_failure(table, column, record_id) from exc
 
     def integrity_failure(self, table: Table, column: Column, record_id: str) -> IntegrityFailure:
-        """Audit a value that failed its integrity check (in its own transaction) and say so."""
-        _audit_integrity(self, table, column, record_id)
-        return IntegrityFailure(
+        """Audit a value that failed its integrity check and say so (the event outlives the failing
+        request's rollback: ``append_refusal``)."""
+        error = IntegrityFailure(
             f"Record {record_id} column {column.name} failed its integrity check; nothing was returned."
         )
+        append_refusal(error, _integrity_event(self, table, column, record_id))
+        return error
 
     def digest(self, table: Table, column: Column, value: Any) -> str:
         return blind_index(
@@ -211,20 +213,18 @@ def _table_plan(vault: Vault, name: str, version: int) -> tuple[Table, dict[str,
     return table, columns
 
 
-def _audit_integrity(access: VaultAccess, table: Table, column: Column, record_id: str) -> None:
-    # Its own transaction: the failing request rolls back, this record of it must not.
-    with transaction.atomic():
-        audit_append(
-            actor=access.actor,
-            action="record.integrity_error",
-            resource_type="RECORD",
-            resource_ids=[record_id],
-            vault_id=str(access.vault.id),
-            table=table.name,
-            columns=[column.name],
-            decision="DENY",
-            details={"reason": "ciphertext does not open under its binding"},
-        )
+def _integrity_event(access: VaultAccess, table: Table, column: Column, record_id: str) -> tuple[Any, ...]:
+    return event_fields(
+        actor=access.actor,
+        action="record.integrity_error",
+        resource_type="RECORD",
+        resource_ids=[record_id],
+        vault_id=str(access.vault.id),
+        table=table.name,
+        columns=[column.name],
+        decision="DENY",
+        details={"reason": "ciphertext does not open under its binding"},
+    )
 
 
 def _policy_ids(decision: Decision) -> list[str]:
@@ -240,8 +240,10 @@ def _deny(
     message: str,
     status: int = 403,
 ) -> VaultError:
-    with transaction.atomic():
-        audit_append(
+    error = Forbidden(message) if status == 403 else NotFound(message)
+    append_refusal(
+        error,
+        event_fields(
             actor=access.actor,
             action=f"record.{action}",
             resource_type="RECORD",
@@ -252,8 +254,9 @@ def _deny(
             http_status=status,
             policy_ids=_policy_ids(decision) if decision else [],
             details={"reason": message},
-        )
-    return Forbidden(message) if status == 403 else NotFound(message)
+        ),
+    )
+    return error
 
 
 # --- writes -----------------------------------------------------------------------------------------
@@ -590,9 +593,12 @@ def record_update(
     return Written(str(record.pk), tokens if tokenization else {})
 
 
-def records_delete(access: VaultAccess, table_name: str, record_ids: Sequence[str] | None) -> list[str]:
+def records_delete(
+    access: VaultAccess, table_name: str, record_ids: Sequence[str] | None, *, single: bool = False
+) -> list[str]:
     """Delete records (``None``: every record the caller may delete). Unknown or not allowed ids are
-    a 404 for a single id; in a list they are left out of the answer."""
+    left out of the answer; with ``single`` (one id) they are a 404, whose event outlives a batch's
+    rollback as a refusal's does."""
     table, _ = access.table(table_name)
     decision = access.decide("DELETE", table_name)
     with transaction.atomic():
@@ -606,7 +612,7 @@ def records_delete(access: VaultAccess, table_name: str, record_ids: Sequence[st
                 query = query.filter(access.row_filter(table_name).q(decision.row_filter))
             ids = [str(pk) for pk in query.values_list("pk", flat=True)]
             Record.objects.filter(pk__in=ids).delete()
-        audit_append(
+        event = event_fields(
             actor=access.actor,
             action="record.delete",
             resource_type="RECORD",
@@ -617,6 +623,11 @@ def records_delete(access: VaultAccess, table_name: str, record_ids: Sequence[st
             decision="ALLOW" if ids else "DENY",
             policy_ids=_policy_ids(decision),
         )
+        if single and not ids:
+            missing = NotFound(f"No record {record_ids[0] if record_ids else ''} in {table_name}.")
+            append_refusal(missing, event)
+            raise missing
+        append_fields(event)
     return ids
 
 
@@ -878,6 +889,11 @@ def records_read(
         policy_ids=_policy_ids(decision),
         details={"redaction": request.redaction or "DEFAULT", "tokenization": request.tokenization},
     )
+    if single and not chosen:
+        # Refused or absent alike: the event goes with the error, past a batch's rollback.
+        missing = NotFound(f"No record {request.record_ids[0] if request.record_ids else ''} in {table_name}.")
+        append_refusal(missing, event)
+        raise missing
     out: list[dict[str, Any]] = []
     failed: tuple[Column, str, Exception] | None = None
     # The event is written while the values are opened (on PostgreSQL its round trip and commit
@@ -911,8 +927,6 @@ def records_read(
     if failed:
         column, record_id, exc = failed
         raise access.integrity_failure(table, column, record_id) from exc
-    if single and not out:
-        raise NotFound(f"No record {request.record_ids[0] if request.record_ids else ''} in {table_name}.")
     return out
 
 

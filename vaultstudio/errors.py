@@ -123,6 +123,10 @@ def _flatten_validation(detail: Any, path: str = "") -> list[dict[str, Any]]:
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER: every error in our envelope."""
     if isinstance(exc, VaultError):
+        from audit.services import append_deferred  # circular at import time
+
+        # A refusal raised inside a transaction carried its audit event out of the rollback.
+        append_deferred(exc)
         response = Response(error_body(exc.status_code, exc.message, exc.details), status=exc.status_code)
     elif isinstance(exc, drf_exceptions.ValidationError):
         details = _flatten_validation(exc.detail)

@@ -250,9 +250,14 @@ def test_detokenization_with_a_row_condition(persons_vault, caller_with):
 
 
 def test_warm_bulk_get_and_insert_cost_a_fixed_number_of_queries(
-    persons_vault, caller_with, django_assert_max_num_queries
+    persons_vault, caller_with, django_assert_max_num_queries, monkeypatch
 ):
     """After a first request (policy set, schema, keys, the caller's key row), whatever the size."""
+    from accounts import selectors as account_selectors
+
+    # The caller's key row is re-read at least every few seconds as a backstop; on a loaded machine
+    # that may fall between the warm-up and the counted request, which is not what is counted here.
+    monkeypatch.setattr(account_selectors._current_keys, "_max_age", None)
     client = caller_with(
         persons_vault, "ALLOW READ ON persons.* WITH REDACTION = MASKED WHERE persons.region = 'EU'", WRITE
     )

@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.services import append_deferred
 from policies.services import policy_version
 from vaults import records
 from vaults.api.wire import (
@@ -153,9 +154,7 @@ class BatchView(DataPlaneView):
             if op.method == "PUT":
                 w = records.record_update(access, op.table, op.record_id, op.fields, tokenization=op.tokenization)
                 return {"records": [{"skyflow_id": w.skyflow_id, "tokens": w.tokens}]}
-            deleted = records.records_delete(access, op.table, [op.record_id])
-            if not deleted:
-                raise NotFound(f"No record {op.record_id} in {op.table}.")
+            records.records_delete(access, op.table, [op.record_id], single=True)
             return {"records": [{"skyflow_id": op.record_id, "deleted": True}]}
 
         def produce() -> tuple[int, Any]:
@@ -169,6 +168,7 @@ class BatchView(DataPlaneView):
                         with transaction.atomic():
                             responses.append({"Body": run_one(op), "Status": 200})
                     except VaultError as exc:
+                        append_deferred(exc)  # the operation's refusal, out of its rolled-back transaction
                         responses.append({"Body": {"error": exc.message}, "Status": exc.status_code})
             return 200, {"vaultID": str(access.vault.id), "responses": responses}
 
@@ -256,8 +256,7 @@ class RecordView(DataPlaneView):
     @_operation("Delete one record", "record_service_delete_record", body=False)
     def delete(self, request: Request, vault_id: str, table: str, record_id: str) -> Response:
         access = self.access(request, vault_id)
-        if not records.records_delete(access, table, [record_id]):
-            raise NotFound(f"No record {record_id} in {table}.")
+        records.records_delete(access, table, [record_id], single=True)
         return Response({"skyflow_id": record_id, "deleted": True})
 
 

@@ -19,6 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
+from audit.services import append_deferred
 from policies.engine import Decision
 from vaults.masking import MASKED, PLAIN_TEXT, REDACTED, REDACTED_VALUE
 from vaults.models import Column, Table, Vault
@@ -231,6 +232,7 @@ def record_reveal_page(request: HttpRequest, vault_id: Any, table: str, record_i
             action_name="reveal",
         )
     except VaultError as exc:
+        append_deferred(exc)  # the refusal's event, if it was raised in a transaction
         messages.error(request, f"Nothing to reveal: {exc.message}")
         return _render_table(request, vault, table, offset, limit)
     fields = read[0]["fields"]

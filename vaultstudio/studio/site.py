@@ -16,6 +16,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_protect
 
 from accounts.stepup import mfa_recent
+from audit.services import append_deferred
 from policies.models import ACCOUNT_ADMIN, AUDITOR, VAULT_OWNER
 from policies.selectors import bindings_of_user, management_roles
 from vaultstudio.errors import NotFound
@@ -103,6 +104,7 @@ def studio_page(
                     response = func(request, *args, **kwargs)
                 except NotFound as exc:
                     # Selectors raise the API's NotFound; a studio page answers with its 404 page.
+                    append_deferred(exc)  # a refused read's event, if it was raised in a transaction
                     raise Http404(exc.message) from exc
             add_never_cache_headers(response)
             return response
