@@ -218,11 +218,15 @@ def append_refusal(error: Exception, rest: tuple[Any, ...]) -> None:
 
 
 def append_deferred(error: BaseException) -> None:
-    """Append the events ``error`` carried out of a rolled-back transaction, once; the caller is past
-    that rollback (in autocommit, or in an outer transaction that goes on to commit)."""
-    deferred = error.__dict__.get("deferred_audit")
-    while deferred:
-        append_fields(deferred.pop(0))
+    """Append the events ``error`` (or an error it was raised from) carried out of a rolled-back
+    transaction, once; the caller is past that rollback (in autocommit, or in an outer transaction
+    that goes on to commit)."""
+    cause: BaseException | None = error
+    while cause is not None:  # an error raised from a refusal carries the refusal's events too
+        deferred = cause.__dict__.get("deferred_audit")
+        while deferred:
+            append_fields(deferred.pop(0))
+        cause = cause.__cause__
 
 
 # --- an append that overlaps the caller's work (PostgreSQL, outside a transaction) ---------------------

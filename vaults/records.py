@@ -49,7 +49,7 @@ from .crypto.errors import BlindIndexValueError, CiphertextIntegrityError
 from .masking import MASKED, PLAIN_TEXT, REDACTED, TOKEN, compile_masking, detokenize_value, make_row_renderer
 from .models import BlindIndex, Column, Record, Table, Token, Vault
 from .row_filters import RowFilter
-from .tokenization import TokenCollisionError, Tokenizer
+from .tokenization import TokenCollisionError, Tokenizer, brought_token_problem
 from .values import coerce, from_plaintext, to_plaintext
 
 LEVEL_ORDER = (PLAIN_TEXT, MASKED, REDACTED)
@@ -338,8 +338,54 @@ def _index_rows(
     return rows
 
 
+def _brought_tokens(
+    columns: Mapping[str, Column], values: Mapping[str, Any], tokens: Mapping[str, Any], byot: str, where: str = ""
+) -> list[str]:
+    """What is wrong with a record's own tokens (bring-your-own-token) under ``byot``: ``DISABLE``
+    takes none; ``ENABLE`` takes one for any value of a tokenized column (the others are issued);
+    ``ENABLE_STRICT`` needs one for every value of a column that could take one."""
+    if byot == "DISABLE":
+        if tokens:
+            return [f"{where}tokens were sent but byot is DISABLE; send byot ENABLE or ENABLE_STRICT to use them."]
+        return []
+    problems = []
+    for name, token in tokens.items():
+        column = columns.get(name)
+        if column is None:
+            problems.append(f"{where}tokens.{name}: no such column.")
+        elif values.get(name) is None:
+            problems.append(f"{where}tokens.{name}: the record has no value for {name}.")
+        elif problem := brought_token_problem(column.tokenization, token):
+            problems.append(f"{where}tokens.{name}: {problem}.")
+    if byot == "ENABLE_STRICT":
+        missing = [
+            name
+            for name, value in values.items()
+            if value is not None
+            and columns[name].tokenization not in ("NONE", "DETERMINISTIC_UUID")
+            and name not in tokens
+        ]
+        if missing:
+            needed = ", ".join(missing)
+            problems.append(f"{where}byot ENABLE_STRICT needs a token for every tokenized value; none for {needed}.")
+    return problems
+
+
+def _taken(error: IntegrityError, tokens: Iterable[str]) -> Conflict:
+    """The answer when brought tokens could not be stored: which of them are already taken."""
+    taken = sorted(set(Token.objects.filter(token__in=list(tokens)).values_list("token", flat=True)))
+    if taken:
+        return Conflict(f"These tokens are already in use: {', '.join(taken)}.")
+    return Conflict("A unique column already holds one of these values.")
+
+
 def _tokens_for(
-    access: VaultAccess, table: Table, columns: Mapping[str, Column], record_id: Any, values: Mapping[str, Any]
+    access: VaultAccess,
+    table: Table,
+    columns: Mapping[str, Column],
+    record_id: Any,
+    values: Mapping[str, Any],
+    brought: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     issued: dict[str, str] = {}
     for name, value in values.items():
@@ -347,6 +393,18 @@ def _tokens_for(
         if value is None or column.tokenization == "NONE":
             continue
         tokenizer = access.tokenizer(table, column)
+        if brought and name in brought:
+            own = tokenizer.brought(brought[name])
+            Token.objects.create(
+                token=own.token,
+                vault=access.vault,
+                column=column,
+                record_id=record_id,
+                column_group=tokenizer.column_group,
+                expires_at=own.expires_at,
+            )  # taken: an IntegrityError for the caller (a brought token is never replaced)
+            issued[name] = own.token
+            continue
         text = value if isinstance(value, str) else str(value)
         for candidate in tokenizer.candidates(text):
             if column.tokenization == "DETERMINISTIC_UUID":
@@ -401,23 +459,33 @@ def _tokens_bulk(
     record_ids: Sequence[Any],
     prepared: Sequence[Mapping[str, Any]],
     now: Any,
+    brought: Sequence[Mapping[str, str]],
 ) -> list[dict[str, str]]:
     """Tokens for many new records in one INSERT; a collision (rare: random tokens) falls back to
-    taking candidates one by one for every record."""
+    taking candidates one by one for every record. ``brought``: each record's own tokens."""
     tokenized = [c for c in columns.values() if c.tokenization not in ("NONE", "DETERMINISTIC_UUID")]
+
+    def one_by_one() -> list[dict[str, str]]:
+        return [
+            _tokens_for(access, table, columns, r, v, b) for r, v, b in zip(record_ids, prepared, brought, strict=True)
+        ]
+
     if any(c.tokenization == "DETERMINISTIC_UUID" for c in columns.values()):
-        return [_tokens_for(access, table, columns, r, v) for r, v in zip(record_ids, prepared, strict=True)]
+        return one_by_one()
     issued: list[dict[str, str]] = []
     rows: list[tuple[Any, ...]] = []
     vault_id = access.vault.pk
     steps = [(c.name, c.pk, access.tokenizer(table, c)) for c in tokenized]
-    for record_id, values in zip(record_ids, prepared, strict=True):
+    for record_id, values, own in zip(record_ids, prepared, brought, strict=True):
         mine: dict[str, str] = {}
         for name, column_id, tokenizer in steps:
             value = values.get(name)
             if value is None:
                 continue
-            candidate = tokenizer.issue(value if isinstance(value, str) else str(value))
+            if name in own:
+                candidate = tokenizer.brought(own[name])
+            else:
+                candidate = tokenizer.issue(value if isinstance(value, str) else str(value))
             mine[name] = candidate.token
             rows.append(
                 (
@@ -437,7 +505,7 @@ def _tokens_bulk(
         with transaction.atomic():
             insert_many(Token, _TOKEN_FIELDS, rows)
     except IntegrityError:
-        return [_tokens_for(access, table, columns, r, v) for r, v in zip(record_ids, prepared, strict=True)]
+        return one_by_one()
     return issued
 
 
@@ -455,9 +523,16 @@ def _open_token_value(access: VaultAccess, group: str, token: str, sealed: str) 
 
 
 def records_insert(
-    access: VaultAccess, table_name: str, rows: Sequence[Mapping[str, Any]], *, tokenization: bool
+    access: VaultAccess,
+    table_name: str,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    tokenization: bool,
+    tokens: Sequence[Mapping[str, Any]] | None = None,
+    byot: str = "DISABLE",
 ) -> list[Written]:
-    """Insert records (all or nothing), checking CREATE per record against its new values."""
+    """Insert records (all or nothing), checking CREATE per record against its new values.
+    ``tokens``: each record's own tokens, taken as ``byot`` says (``_brought_tokens``)."""
     table, columns = access.table(table_name)
     named = sorted({name for row in rows for name in row})
     _check_columns(table, columns, named)
@@ -471,9 +546,13 @@ def records_insert(
             decision,
             f"Not allowed to create records in {table_name} with column(s) {', '.join(named)}.",
         )
+    brought = list(tokens) if tokens is not None else [{} for _ in rows]
     prepared = []
-    for row in rows:
+    for index, (row, own) in enumerate(zip(rows, brought, strict=True)):
         values = _values(table, columns, row, creating=True)
+        problems = _brought_tokens(columns, values, own, byot, f"records[{index}]." if len(rows) > 1 else "")
+        if problems:
+            raise BadRequest("Invalid tokens: " + " ".join(problems), details=[{"message": p} for p in problems])
         if not row_matches(decision.row_filter, _comparable_row(columns, values)):
             raise _deny(
                 access,
@@ -484,6 +563,10 @@ def records_insert(
                 "Not allowed to create a record with these values (a policy condition is not met).",
             )
         prepared.append(values)
+    every = [token for own in brought for token in own.values()]
+    if len(set(every)) < len(every):
+        twice = sorted({token for token in every if every.count(token) > 1})
+        raise BadRequest(f"Each token may stand for one value only; given more than once: {', '.join(twice)}.")
     written: list[Written] = []
     try:
         with transaction.atomic():
@@ -507,8 +590,8 @@ def records_insert(
             for record_id, values in zip(record_ids, prepared, strict=True):
                 index_rows.extend(_index_rows(access, table, columns, record_id, values))
             insert_many(BlindIndex, _INDEX_FIELDS, index_rows)
-            tokens = _tokens_bulk(access, table, columns, record_ids, prepared, now)
-            for record_id, issued in zip(record_ids, tokens, strict=True):
+            issued_tokens = _tokens_bulk(access, table, columns, record_ids, prepared, now, brought)
+            for record_id, issued in zip(record_ids, issued_tokens, strict=True):
                 written.append(Written(str(record_id), issued if tokenization else {}))
             audit_append(
                 actor=access.actor,
@@ -523,10 +606,81 @@ def records_insert(
                 policy_ids=_policy_ids(decision),
             )
     except IntegrityError as exc:
-        raise Conflict("A unique column already holds one of these values.") from exc
+        raise _taken(exc, [token for own in brought for token in own.values()]) from exc
     except TokenCollisionError as exc:
         raise Conflict(f"No free token for a value: {exc}") from exc
     return written
+
+
+def records_upsert(
+    access: VaultAccess,
+    table_name: str,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    upsert: str,
+    tokenization: bool,
+    tokens: Sequence[Mapping[str, Any]] | None = None,
+    byot: str = "DISABLE",
+) -> list[Written]:
+    """Insert each record, or update the record that already holds its value in the unique column
+    ``upsert`` (all or nothing): new records need CREATE, existing ones UPDATE, as each would alone.
+
+    Found through the column's unique blind index, so it works on encrypted columns too. Two records
+    of one request with the same value are refused (which should win is not the server's guess).
+    """
+    table, columns = access.table(table_name)
+    key = columns.get(upsert)
+    if key is None:
+        raise BadRequest(f"upsert names {upsert}, which is not a column of {table_name}.")
+    if not key.unique:
+        raise BadRequest(f"upsert needs a unique column; {table_name}.{upsert} is not unique.")
+    brought = list(tokens) if tokens is not None else [{} for _ in rows]
+    digests: list[str] = []
+    for index, row in enumerate(rows):
+        where = f"records[{index}]" if len(rows) > 1 else "The record"
+        if row.get(upsert) is None:
+            raise BadRequest(f"{where} has no value for the upsert column {upsert}.")
+        try:
+            value = coerce(row[upsert], key.data_type, upsert)
+            digests.append(access.digest(table, key, value))
+        except (ValueError, BlindIndexValueError) as exc:
+            raise BadRequest(f"{where}: {exc}") from exc
+    if len(set(digests)) < len(digests):
+        raise BadRequest(f"Two records of this request have the same {upsert}: send them in separate requests.")
+    with transaction.atomic():
+        found = dict(
+            BlindIndex.objects.filter(column=key, digest__in=digests, is_unique=True)
+            .select_for_update()
+            .values_list("digest", "record_id")
+        )
+        new = [i for i, digest in enumerate(digests) if digest not in found]
+        inserted = iter(
+            records_insert(
+                access,
+                table_name,
+                [rows[i] for i in new],
+                tokenization=tokenization,
+                tokens=[brought[i] for i in new],
+                byot=byot,
+            )
+            if new
+            else []
+        )
+        out = []
+        for row, own, digest in zip(rows, brought, digests, strict=True):
+            if digest not in found:
+                out.append(next(inserted))
+                continue
+            try:
+                out.append(
+                    record_update(
+                        access, table_name, str(found[digest]), row, tokenization=tokenization, tokens=own, byot=byot
+                    )
+                )
+            except NotFound as exc:
+                # The record is there but not this caller's to update: say so without its id.
+                raise Forbidden(f"A record with this {upsert} exists and you are not allowed to update it.") from exc
+    return out
 
 
 class _Refusal(Exception):
@@ -547,11 +701,22 @@ def _find_for_write(access: VaultAccess, table: Table, decision: Decision, recor
 
 
 def record_update(
-    access: VaultAccess, table_name: str, record_id: str, fields: Mapping[str, Any], *, tokenization: bool
+    access: VaultAccess,
+    table_name: str,
+    record_id: str,
+    fields: Mapping[str, Any],
+    *,
+    tokenization: bool,
+    tokens: Mapping[str, Any] | None = None,
+    byot: str = "DISABLE",
 ) -> Written:
-    """Change columns of one record: the row must match UPDATE's conditions before and after."""
+    """Change columns of one record: the row must match UPDATE's conditions before and after.
+    ``tokens``: the record's own tokens for changed values, taken as ``byot`` says."""
     table, columns = access.table(table_name)
     values = _values(table, columns, fields, creating=False)
+    problems = _brought_tokens(columns, values, tokens or {}, byot)
+    if problems:
+        raise BadRequest("Invalid tokens: " + " ".join(problems), details=[{"message": p} for p in problems])
     decision = access.decide("UPDATE", table_name, list(values))
     try:
         with transaction.atomic():
@@ -572,7 +737,11 @@ def record_update(
             except IntegrityError as exc:
                 raise Conflict("A unique column already holds this value.") from exc
             Token.objects.filter(record=record, column__in=changed).delete()
-            tokens = _tokens_for(access, table, columns, record.pk, values)
+            try:
+                with transaction.atomic():
+                    issued = _tokens_for(access, table, columns, record.pk, values, tokens)
+            except IntegrityError as exc:
+                raise _taken(exc, (tokens or {}).values()) from exc
             audit_append(
                 actor=access.actor,
                 action="record.update",
@@ -590,7 +759,7 @@ def record_update(
     except _Refusal as refusal:
         # Audited after the transaction rolled back, so the refusal itself stays on record.
         raise _deny(access, "update", table_name, list(values), decision, refusal.message, refusal.status) from refusal
-    return Written(str(record.pk), tokens if tokenization else {})
+    return Written(str(record.pk), issued if tokenization else {})
 
 
 def records_delete(

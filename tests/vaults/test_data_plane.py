@@ -309,27 +309,6 @@ def test_detokenization_levels_by_typed_and_encrypted_condition_columns(
     ]
 
 
-@pytest.mark.parametrize(
-    "extra",
-    [{"upsert": "email"}, {"byot": "ENABLE"}, {"byot": "ENABLE_STRICT"}],
-)
-def test_upsert_and_byot_are_refused_not_ignored(persons_vault, caller_with, extra):
-    writer = caller_with(persons_vault, WRITE)
-    response = writer.post(
-        f"/v1/vaults/{persons_vault.id}/persons", {"records": [{"fields": ADA}], **extra}, format="json"
-    )
-    assert response.status_code == 400 and "not supported" in response.json()["error"]["message"]
-    tokens = writer.post(
-        f"/v1/vaults/{persons_vault.id}/persons",
-        {"records": [{"fields": ADA, "tokens": {"ssn": "my-token"}}]},
-        format="json",
-    )
-    assert tokens.status_code == 400
-    assert Record.objects.count() == 0
-    sdk_defaults = {"records": [{"fields": ADA, "tokens": None}], "upsert": None, "byot": "DISABLE"}
-    assert writer.post(f"/v1/vaults/{persons_vault.id}/persons", sdk_defaults, format="json").status_code == 200
-
-
 def test_tokenize_uses_the_columns_own_tokenizer(actor, caller_with):
     """Format-preserving card tokens keep first 6 / last 4 and stay Luhn-valid, via /tokenize as via insert."""
     from vaults.schema import parse_schema

@@ -110,17 +110,22 @@ def _idempotent(request: Request, produce: Callable[[], tuple[int, Any]]) -> Res
     return Response(body, status=status)
 
 
-def _refuse_unsupported(*, upsert: str | None, byot: str, tokens: bool) -> None:
-    """Upsert and bring-your-own-token are not built yet: say so rather than silently ignore them.
-
-    The SDKs' defaults (upsert null or "", byot DISABLE, no tokens) pass.
-    """
+def _insert(
+    access: records.VaultAccess,
+    table: str,
+    rows: list[dict[str, Any]],
+    tokens: list[dict[str, str]],
+    *,
+    upsert: str | None,
+    tokenization: bool,
+    byot: str,
+) -> list[records.Written]:
+    """Insert, or upsert on the column ``upsert`` names (Skyflow sends "" or null for none)."""
     if upsert:
-        raise BadRequest(
-            f"upsert is not supported by this server yet (upsert on {upsert!r}); insert or update instead."
+        return records.records_upsert(
+            access, table, rows, upsert=upsert, tokenization=tokenization, tokens=tokens, byot=byot
         )
-    if byot != "DISABLE" or tokens:
-        raise BadRequest("Bring-your-own-token (byot, tokens) is not supported by this server yet; send byot DISABLE.")
+    return records.records_insert(access, table, rows, tokenization=tokenization, tokens=tokens, byot=byot)
 
 
 def _insert_records_body(written: list[records.Written], tokenization: bool) -> list[dict[str, Any]]:
@@ -134,12 +139,18 @@ class BatchView(DataPlaneView):
     def post(self, request: Request, vault_id: str) -> Response:
         access = self.access(request, vault_id)
         batch = _wire(parse_batch, request.data)
-        for op in batch.operations:
-            _refuse_unsupported(upsert=op.upsert, byot=batch.byot, tokens=bool(op.tokens))
 
         def run_one(op: Any) -> dict[str, Any]:
             if op.method == "POST":
-                written = records.records_insert(access, op.table, [op.fields], tokenization=op.tokenization)
+                written = _insert(
+                    access,
+                    op.table,
+                    [op.fields],
+                    [op.tokens],
+                    upsert=op.upsert,
+                    tokenization=op.tokenization,
+                    byot=batch.byot,
+                )
                 return {"records": [{"skyflow_id": w.skyflow_id, "tokens": w.tokens} for w in written]}
             if op.method == "GET":
                 read = records.records_read(
@@ -152,7 +163,15 @@ class BatchView(DataPlaneView):
                 )
                 return {"records": read}
             if op.method == "PUT":
-                w = records.record_update(access, op.table, op.record_id, op.fields, tokenization=op.tokenization)
+                w = records.record_update(
+                    access,
+                    op.table,
+                    op.record_id,
+                    op.fields,
+                    tokenization=op.tokenization,
+                    tokens=op.tokens,
+                    byot=batch.byot,
+                )
                 return {"records": [{"skyflow_id": w.skyflow_id, "tokens": w.tokens}]}
             records.records_delete(access, op.table, [op.record_id], single=True)
             return {"records": [{"skyflow_id": op.record_id, "deleted": True}]}
@@ -182,11 +201,16 @@ class TableView(DataPlaneView):
     def post(self, request: Request, vault_id: str, table: str) -> Response:
         access = self.access(request, vault_id)
         body = _wire(parse_insert, request.data)
-        _refuse_unsupported(upsert=body.upsert, byot=body.byot, tokens=any(r.tokens for r in body.records))
 
         def produce() -> tuple[int, Any]:
-            written = records.records_insert(
-                access, table, [r.fields for r in body.records], tokenization=body.tokenization
+            written = _insert(
+                access,
+                table,
+                [r.fields for r in body.records],
+                [r.tokens for r in body.records],
+                upsert=body.upsert,
+                tokenization=body.tokenization,
+                byot=body.byot,
             )
             return 200, {"records": _insert_records_body(written, body.tokenization)}
 
@@ -246,8 +270,9 @@ class RecordView(DataPlaneView):
     def put(self, request: Request, vault_id: str, table: str, record_id: str) -> Response:
         access = self.access(request, vault_id)
         body = _wire(parse_update, request.data)
-        _refuse_unsupported(upsert=None, byot=body.byot, tokens=bool(body.tokens))
-        written = records.record_update(access, table, record_id, body.fields, tokenization=body.tokenization)
+        written = records.record_update(
+            access, table, record_id, body.fields, tokenization=body.tokenization, tokens=body.tokens, byot=body.byot
+        )
         answer: dict[str, Any] = {"skyflow_id": written.skyflow_id}
         if body.tokenization:
             answer["tokens"] = written.tokens

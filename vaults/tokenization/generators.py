@@ -37,6 +37,7 @@ from vaults.tokenization.luhn import luhn_fix_digit
 from vaults.tokenization.validation import (
     DETERMINISTIC_UUID,
     FORMAT_PRESERVING,
+    NONE,
     TRANSIENT,
     UUID,
     validate_tokenization,
@@ -48,6 +49,7 @@ MIN_KEY_BYTES = 32
 DEFAULT_MAX_ATTEMPTS = 10
 CARD_MIN_DIGITS = 13
 CARD_MAX_DIGITS = 19
+MAX_TOKEN_LENGTH = 128  # the token table's key
 
 # Domain separation: a change of format must never reproduce an old token for another meaning.
 _HMAC_LABEL = b"vaultstudio.token.deterministic.v1\x00"
@@ -191,6 +193,27 @@ def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def brought_token_problem(kind: str, token: object) -> str | None:
+    """Why a caller's own token (bring-your-own-token) cannot stand for a value in a column whose
+    tokenization is ``kind``; None when it can.
+
+    Deterministic columns refuse them: their token is derived from the value, and a brought one
+    would break "the same value gets the same token". Otherwise any string a token table can key
+    on is taken as it is (a format-preserving column does not check a brought token's format).
+    """
+    if kind == NONE:
+        return "the column is not tokenized"
+    if kind == DETERMINISTIC_UUID:
+        return "the column's tokens are deterministic (derived from the value), so it takes no brought token"
+    if not isinstance(token, str) or not token:
+        return "a token must be a non-empty string"
+    if len(token) > MAX_TOKEN_LENGTH:
+        return f"a token is at most {MAX_TOKEN_LENGTH} characters"
+    if any(char.isspace() or unicodedata.category(char).startswith("C") for char in token):
+        return "a token may not contain spaces or control characters"
+    return None
+
+
 class Tokenizer:
     """A column's token generator, built once from its schema options; ``issue`` per value.
 
@@ -231,6 +254,12 @@ class Tokenizer:
         self._clock = clock
         self._rng = rng or _SYSTEM_RANDOM
         self.max_attempts = max_attempts
+
+    def brought(self, token: str) -> IssuedToken:
+        """A caller's own token (checked by ``brought_token_problem``), expiring as this column's do."""
+        if self.kind == TRANSIENT:
+            return IssuedToken(token, self._clock() + dt.timedelta(minutes=self._ttl))
+        return IssuedToken(token)
 
     def issue(self, value: object) -> IssuedToken:
         """The first token candidate for ``value``."""

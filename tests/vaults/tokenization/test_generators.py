@@ -278,3 +278,39 @@ def test_tokenizer_refuses_bad_options(kwargs: dict[str, object], message: str) 
     kind = kwargs.pop("kind")
     with pytest.raises(ValueError, match=re.escape(message)):
         Tokenizer(kind, **kwargs)  # type: ignore[arg-type]
+
+
+# --- bring your own token ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "token", "says"),
+    [
+        ("NONE", "t", "not tokenized"),
+        ("DETERMINISTIC_UUID", "t", "deterministic"),
+        ("UUID", "", "non-empty"),
+        ("UUID", 5, "non-empty string"),
+        ("UUID", "a\tb", "control characters"),
+        ("UUID", "a\u200bb", "control characters"),  # a format character (Cf) hidden in the token
+        ("UUID", "x" * 129, "at most 128"),
+    ],
+)
+def test_a_brought_token_is_refused_where_it_cannot_stand(kind, token, says):
+    from vaults.tokenization import brought_token_problem
+
+    assert says in (brought_token_problem(kind, token) or "")
+
+
+@pytest.mark.parametrize("kind", ["UUID", "FORMAT_PRESERVING", "TRANSIENT"])
+def test_a_brought_token_is_taken_as_it_is(kind):
+    from vaults.tokenization import Tokenizer, brought_token_problem
+
+    assert brought_token_problem(kind, "legacy-0001") is None
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    tokenizer = Tokenizer(
+        kind, data_type="string", token_ttl_minutes=5 if kind == "TRANSIENT" else None, clock=lambda: now
+    )
+    issued = tokenizer.brought("legacy-0001")
+    assert issued.token == "legacy-0001"
+    # A transient column's brought token expires as its own tokens do.
+    assert issued.expires_at == (now + dt.timedelta(minutes=5) if kind == "TRANSIENT" else None)
