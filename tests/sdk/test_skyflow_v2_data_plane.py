@@ -280,3 +280,36 @@ def test_high_level_insert_get_detokenize(sdk_vault, sdk_caller, high_level):
     masked = high_level(sdk_vault, sdk_caller(sdk_vault, *MASKED_POLICIES))
     capped = masked.get(GetRequest(table="persons", ids=[ada_id], redaction_type=RedactionType.PLAIN_TEXT))
     assert capped.data == [{**ADA_MASKED, "skyflow_id": ada_id}]
+
+
+def test_high_level_upsert_and_own_tokens(sdk_vault, sdk_caller, high_level):
+    """The SDK's ``upsert`` and ``token_mode``/``tokens`` options, as an app would use them."""
+    from skyflow.utils.enums import RedactionType, TokenMode
+    from skyflow.vault.data import GetRequest, InsertRequest
+    from skyflow.vault.tokens import DetokenizeRequest
+
+    writer = high_level(
+        sdk_vault, sdk_caller(sdk_vault, WRITE, "ALLOW READ ON persons.* WITH REDACTION = PLAIN_TEXT", DETOKENIZE_PLAIN)
+    )
+    own = writer.insert(
+        InsertRequest(
+            table="persons",
+            values=[ADA],
+            tokens=[{"ssn": "legacy-ssn-ada"}],
+            token_mode=TokenMode.ENABLE,
+            return_tokens=True,
+        )
+    )
+    assert not own.errors
+    ada_id = own.inserted_fields[0]["skyflow_id"]
+    assert own.inserted_fields[0]["ssn"] == "legacy-ssn-ada"
+    detok = writer.detokenize(
+        DetokenizeRequest(data=[{"token": "legacy-ssn-ada", "redaction": RedactionType.PLAIN_TEXT}])
+    )
+    assert [d["value"] for d in detok.detokenized_fields] == [ADA["ssn"]]
+
+    # Upsert on the unique email column: the same record, changed.
+    again = writer.insert(InsertRequest(table="persons", values=[{**ADA, "name": "Ada King"}], upsert="email"))
+    assert not again.errors and again.inserted_fields[0]["skyflow_id"] == ada_id
+    got = writer.get(GetRequest(table="persons", ids=[ada_id], redaction_type=RedactionType.PLAIN_TEXT))
+    assert got.data[0]["name"] == "Ada King"
