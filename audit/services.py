@@ -350,16 +350,6 @@ def _seq_ranges(after_seq: int, upto: int | None, page: int) -> Iterator[tuple[i
         low = high
 
 
-def iter_chain_rows(after_seq: int = 0, page: int = 5000, upto: int | None = None) -> Iterator[tuple[Any, ...]]:
-    """Every event row ``(*CHAIN_FIELDS, prev_hash, hash)`` in seq order (up to ``upto``), page by
-    page: constant memory on any table size."""
-    for low, high in _seq_ranges(after_seq, upto, page):
-        with connection.cursor() as cursor:
-            cursor.execute(_SELECT_RANGE, [low, high])
-            rows = cursor.fetchall()
-        yield from rows
-
-
 def _pages(upto: int | None, page: int) -> Iterator[list[tuple[Any, ...]]]:
     """Pages of rows on the calling thread's connection: on SQLite already ``(seq, canonical JSON,
     prev_hash, hash)``; elsewhere ``(*CHAIN_FIELDS, prev_hash, hash)``, for ``_links`` to encode.

@@ -133,14 +133,10 @@ class Token(models.Model):
     column = models.ForeignKey(Column, null=True, blank=True, on_delete=models.CASCADE, related_name="tokens")
     record = models.ForeignKey(Record, null=True, blank=True, on_delete=models.CASCADE, related_name="tokens")
     column_group = models.CharField(max_length=63, blank=True)
-    value_digest = models.CharField(max_length=64, blank=True, db_index=True)
     # Tokens made by the tokenize endpoint have no record: their value is kept here, sealed.
     value_sealed = models.TextField(blank=True)
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["vault", "column_group", "value_digest"], name="token_deterministic")]
 
 
 class DataKey(models.Model):

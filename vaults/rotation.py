@@ -262,8 +262,10 @@ def _reencrypt(
 
 def _pass_end(job: ReencryptionJob, vault: Vault, tables: dict[int, tuple[str, list[str]]]) -> bool:
     """The cursor ran out: retire what no value uses any more and finish, or start another pass."""
-    # Locked before the scan: a writer that holds an old key's row (FOR SHARE) while sealing with it
-    # finishes first, and none can start with it once the row is retired.
+    # Locked before the scan, so two passes never retire at once. Writers take no lock on key rows
+    # (they seal with the active key kept per process under the version key): a value sealed with
+    # an older key that lands behind the cursor is found by the scan below (another pass), and a
+    # retired key still opens values until none is left under it (vaults.keys.data_keys).
     candidates = list(
         DataKey.objects.select_for_update()
         .filter(vault=vault, purpose=DATA, version__lt=job.to_version, retired_at__isnull=True)

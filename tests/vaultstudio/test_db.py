@@ -49,12 +49,11 @@ def test_rows_read_back_as_written(actor):
             "column",
             "record",
             "column_group",
-            "value_digest",
             "value_sealed",
             "expires_at",
             "created_at",
         ],
-        [(str(uuid.uuid4()), vault.pk, column.pk, records[1].pk, "g", "", "", now + timedelta(minutes=5), now)],
+        [(str(uuid.uuid4()), vault.pk, column.pk, records[1].pk, "g", "", now + timedelta(minutes=5), now)],
     )
     for written in records:
         stored = Record.objects.get(pk=written.pk)
