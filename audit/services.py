@@ -355,7 +355,9 @@ def _pages(upto: int | None, page: int) -> Iterator[list[tuple[Any, ...]]]:
     prev_hash, hash)``; elsewhere ``(*CHAIN_FIELDS, prev_hash, hash)``, for ``_links`` to encode.
 
     PostgreSQL could build the canonical text too (to_json escapes as we do), but assembling 23
-    values per row costs it more than fetching the columns and encoding them here.
+    values per row costs it more than fetching the columns and encoding them here (measured again
+    on 2026-12-05: its pages then read at 82k events/s against 139k, and the whole verify fell
+    from 88k to 78k events/s although the hashing half got four times faster).
     """
     query = _SELECT_RANGE_SQLITE if connection.vendor == "sqlite" else _SELECT_RANGE
     for low, high in _seq_ranges(0, upto, page):
