@@ -238,6 +238,13 @@ for _n in range(1, len(CHAIN_FIELDS) + 1):
 _ADVANCE_AND_INSERT_PQ_BYTES = _ADVANCE_AND_INSERT_PQ.encode()
 
 
+def _wait(fd: int, event: int) -> None:
+    """Block until the socket is ready (poll, not select: a busy process may hold fds past 1024)."""
+    poller = select.poll()
+    poller.register(fd, event)
+    poller.poll()
+
+
 def _pq_text(value: Any) -> bytes | None:
     return None if value is None else str(value).encode()
 
@@ -264,7 +271,7 @@ class Appending:
         with connection.wrap_database_errors:
             pgconn.send_query_params(_ADVANCE_AND_INSERT_PQ_BYTES, [_pq_text(v) for v in (tail, *self.rest)])
             while pgconn.flush():  # the socket's buffer was full: wait until it can take the rest
-                select.select([], [pgconn.socket], [])
+                _wait(pgconn.socket, select.POLLOUT)
         self._pgconn = pgconn
         return True
 
@@ -277,7 +284,7 @@ class Appending:
             while True:
                 pgconn.consume_input()
                 if pgconn.is_busy():
-                    select.select([pgconn.socket], [], [])
+                    _wait(pgconn.socket, select.POLLIN)
                     continue
                 result = pgconn.get_result()
                 if result is None:

@@ -139,3 +139,18 @@ def test_an_overlapped_append_creates_a_missing_head_row():
     assert handle.appended.seq == first.seq + 1
     assert ChainHead.objects.get().seq == first.seq + 1
     assert audit_verify().valid
+
+
+def test_a_large_event_is_sent_whole(sent):
+    """An event larger than the socket takes at once (8 MB here: the send waits for room, then completes)."""
+    import uuid
+
+    actor = Actor.cli("pytest")
+    ids = [str(uuid.uuid4()) for _ in range(1000)]
+    big = {"note": "x" * 8_000_000}
+    with appending(event_fields(actor=actor, action="test.large", resource_ids=ids, details=big)) as handle:
+        pass
+    assert sent[-1] is (connection.vendor == POSTGRES)
+    stored = AuditEvent.objects.get(seq=handle.appended.seq).as_dict()
+    assert stored["resource"]["ids"] == ids and stored["details"] == big
+    assert audit_verify().valid
