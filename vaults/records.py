@@ -49,7 +49,7 @@ from .crypto.errors import BlindIndexValueError, CiphertextIntegrityError
 from .masking import MASKED, PLAIN_TEXT, REDACTED, TOKEN, compile_masking, detokenize_value, make_row_renderer
 from .models import BlindIndex, Column, Record, Table, Token, Vault
 from .row_filters import RowFilter
-from .tokenization import TokenCollisionError, Tokenizer, brought_token_problem
+from .tokenization import IssuedToken, TokenCollisionError, Tokenizer, brought_token_problem
 from .values import coerce, from_plaintext, to_plaintext
 
 LEVEL_ORDER = (PLAIN_TEXT, MASKED, REDACTED)
@@ -379,6 +379,19 @@ def _taken(error: IntegrityError, tokens: Iterable[str]) -> Conflict:
     return Conflict("A unique column already holds one of these values.")
 
 
+def _store_token(
+    access: VaultAccess, column: Column, record_id: Any, issued: IssuedToken, tokenizer: Tokenizer
+) -> Token:
+    return Token.objects.create(
+        token=issued.token,
+        vault=access.vault,
+        column=column,
+        record_id=record_id,
+        column_group=tokenizer.column_group,
+        expires_at=issued.expires_at,
+    )
+
+
 def _tokens_for(
     access: VaultAccess,
     table: Table,
@@ -394,16 +407,8 @@ def _tokens_for(
             continue
         tokenizer = access.tokenizer(table, column)
         if brought and name in brought:
-            own = tokenizer.brought(brought[name])
-            Token.objects.create(
-                token=own.token,
-                vault=access.vault,
-                column=column,
-                record_id=record_id,
-                column_group=tokenizer.column_group,
-                expires_at=own.expires_at,
-            )  # taken: an IntegrityError for the caller (a brought token is never replaced)
-            issued[name] = own.token
+            # Taken already: an IntegrityError for the caller (a brought token is never replaced).
+            issued[name] = _store_token(access, column, record_id, tokenizer.brought(brought[name]), tokenizer).token
             continue
         text = value if isinstance(value, str) else str(value)
         for candidate in tokenizer.candidates(text):
@@ -421,14 +426,7 @@ def _tokens_for(
                 break
             try:
                 with transaction.atomic():
-                    Token.objects.create(
-                        token=candidate.token,
-                        vault=access.vault,
-                        column=column,
-                        record_id=record_id,
-                        column_group=tokenizer.column_group,
-                        expires_at=candidate.expires_at,
-                    )
+                    _store_token(access, column, record_id, candidate, tokenizer)
             except IntegrityError:
                 continue  # taken: the next candidate
             issued[name] = candidate.token

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from vaults.models import Record
@@ -174,15 +175,28 @@ def test_idempotency_key(persons_vault, caller_with):
     assert other.status_code == 422
 
 
-def test_swapped_ciphertexts_fail_as_integrity_errors(persons_vault, caller_with):
-    writer = caller_with(persons_vault, ALL_PLAIN, WRITE)
-    a = insert(writer, persons_vault, ADA).json()["records"][0]["skyflow_id"]
-    b = insert(writer, persons_vault, {**ADA, "email": "b@example.com", "ssn": "111-22-3333"}).json()["records"][0][
+def two_with_swapped_ssns(client, vault):
+    """Insert two people, then swap their sealed ssn values in the database: ids of both."""
+    a = insert(client, vault, ADA).json()["records"][0]["skyflow_id"]
+    b = insert(client, vault, {**ADA, "email": "b@example.com", "ssn": "111-22-3333"}).json()["records"][0][
         "skyflow_id"
     ]
     ra, rb = Record.objects.get(pk=a), Record.objects.get(pk=b)
     ra.data["ssn"], rb.data["ssn"] = rb.data["ssn"], ra.data["ssn"]
     ra.save(), rb.save()
+    return a, b
+
+
+def answering_errors(client):
+    """The same caller, with errors answered as responses (500s included) rather than raised."""
+    quiet = APIClient(raise_request_exception=False)
+    quiet.credentials(HTTP_AUTHORIZATION=client._credentials["HTTP_AUTHORIZATION"])
+    return quiet
+
+
+def test_swapped_ciphertexts_fail_as_integrity_errors(persons_vault, caller_with):
+    writer = caller_with(persons_vault, ALL_PLAIN, WRITE)
+    a, b = two_with_swapped_ssns(writer, persons_vault)
     for sid in (a, b):
         response = writer.get(f"/v1/vaults/{persons_vault.id}/persons/{sid}", {"redaction": "PLAIN_TEXT"})
         assert response.status_code == 500 and "integrity" in response.json()["error"]["message"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
-from rest_framework.test import APIClient
 
 from audit import services as audit_services
 from audit.actors import Actor
@@ -20,9 +19,8 @@ from audit.db import drop_append_only_triggers, install_append_only_triggers
 from audit.models import AuditEvent, ChainHead
 from audit.services import appending, audit_verify, event_fields
 from tests.audit.conftest import audit_store_refuses_inserts
-from vaults.models import Record
 
-from .test_data_plane import ADA, ALL_PLAIN, WRITE, insert
+from .test_data_plane import ADA, ALL_PLAIN, WRITE, answering_errors, insert, two_with_swapped_ssns
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -78,8 +76,7 @@ def test_the_read_event_names_what_was_answered_and_the_chain_holds(persons_vaul
 def test_a_failed_append_answers_500_with_no_data_and_leaves_the_connection_usable(persons_vault, caller_with, sent):
     client = caller_with(persons_vault, ALL_PLAIN, WRITE)
     _people(client, persons_vault)
-    quiet = APIClient(raise_request_exception=False)
-    quiet.credentials(HTTP_AUTHORIZATION=client._credentials["HTTP_AUTHORIZATION"])
+    quiet = answering_errors(client)
     before = AuditEvent.objects.count()
     with audit_store_refuses_inserts():
         response = quiet.get(f"/v1/vaults/{persons_vault.id}/persons", {"redaction": "PLAIN_TEXT"})
@@ -96,12 +93,8 @@ def test_a_failed_append_answers_500_with_no_data_and_leaves_the_connection_usab
 
 def test_an_integrity_failure_follows_the_read_event_under_the_same_request(persons_vault, caller_with, sent):
     client = caller_with(persons_vault, ALL_PLAIN, WRITE)
-    a, b = _people(client, persons_vault, 2)
-    ra, rb = Record.objects.get(pk=a), Record.objects.get(pk=b)
-    ra.data["ssn"], rb.data["ssn"] = rb.data["ssn"], ra.data["ssn"]
-    ra.save(), rb.save()
-    quiet = APIClient(raise_request_exception=False)
-    quiet.credentials(HTTP_AUTHORIZATION=client._credentials["HTTP_AUTHORIZATION"])
+    a, b = two_with_swapped_ssns(client, persons_vault)
+    quiet = answering_errors(client)
     response = quiet.get(f"/v1/vaults/{persons_vault.id}/persons", {"redaction": "PLAIN_TEXT"})
     assert response.status_code == 500 and "integrity" in response.json()["error"]["message"]
     assert "Ada" not in response.content.decode() and "example.com" not in response.content.decode()

@@ -9,13 +9,12 @@ too, leaving no trace of the refused attempt. The refusal's event travels on the
 from __future__ import annotations
 
 import pytest
-from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from audit.services import audit_verify
 from vaults.models import Record
 
-from .test_data_plane import ADA, ALL_PLAIN, WRITE, insert
+from .test_data_plane import ADA, ALL_PLAIN, WRITE, answering_errors, insert, two_with_swapped_ssns
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -66,15 +65,8 @@ def test_a_refused_operation_with_continue_on_error_stays_on_record(persons_vaul
 
 def test_an_integrity_failure_inside_a_batch_stays_on_record(persons_vault, caller_with):
     client = caller_with(persons_vault, ALL_PLAIN, WRITE)
-    a = insert(client, persons_vault, ADA).json()["records"][0]["skyflow_id"]
-    b = insert(client, persons_vault, {**ADA, "email": "b@example.com", "ssn": "111-22-3333"}).json()["records"][0][
-        "skyflow_id"
-    ]
-    ra, rb = Record.objects.get(pk=a), Record.objects.get(pk=b)
-    ra.data["ssn"], rb.data["ssn"] = rb.data["ssn"], ra.data["ssn"]
-    ra.save(), rb.save()
-    quiet = APIClient(raise_request_exception=False)
-    quiet.credentials(HTTP_AUTHORIZATION=client._credentials["HTTP_AUTHORIZATION"])
+    a, _ = two_with_swapped_ssns(client, persons_vault)
+    quiet = answering_errors(client)
     body = {"records": [{"tableName": "persons", "method": "GET", "ID": a, "redaction": "PLAIN_TEXT"}]}
     response = quiet.post(f"/v1/vaults/{persons_vault.id}", body, format="json")
     assert response.status_code == 500 and "integrity" in response.json()["error"]["message"]
