@@ -10,7 +10,7 @@ from vaultstudio.versioned import VersionedMemo
 
 from .crypto.blind_index import IndexKey
 from .crypto.config import get_keyring
-from .crypto.envelope import DataKeyMaterial
+from .crypto.envelope import Aad, ColumnAad, DataKeyMaterial
 from .crypto.keyring import StoredDataKey, StoredIndexKey
 from .models import DataKey, Vault
 
@@ -78,3 +78,9 @@ def data_keys(vault: Vault, rows: list[DataKey] | None = None) -> dict[int, Data
 def index_key(vault: Vault, rows: list[DataKey] | None = None) -> IndexKey:
     row = next(r for r in (key_rows(vault) if rows is None else rows) if r.purpose == INDEX)
     return get_keyring().index_key(StoredIndexKey(str(vault.id), row.kek_id, base64.b64decode(row.wrapped_key)))
+
+
+def token_value_aad(vault_id: str, column_group: str, token: str) -> Aad:
+    """Where a token's own sealed value is bound: the vault, the token's column group and the token
+    (values of tokens from the tokenize endpoint, and of deterministic tokens, live on the token)."""
+    return ColumnAad(vault_id=vault_id, table="__tokens__", column=column_group).for_record(token)

@@ -506,12 +506,12 @@ def _tokens_bulk(
 
 
 def _seal_token_value(access: VaultAccess, group: str, token: str, value: Any) -> str:
-    aad = ColumnAad(vault_id=str(access.vault.id), table="__tokens__", column=group).for_record(token)
+    aad = keys.token_value_aad(str(access.vault.id), group, token)
     return seal_text(access.active_key, to_plaintext(value), aad=aad)
 
 
 def _open_token_value(access: VaultAccess, group: str, token: str, sealed: str) -> Any:
-    aad = ColumnAad(vault_id=str(access.vault.id), table="__tokens__", column=group).for_record(token)
+    aad = keys.token_value_aad(str(access.vault.id), group, token)
     try:
         return from_plaintext(open_text(access.data_keys[key_version_of_text(sealed)], sealed, aad=aad))
     except (CiphertextIntegrityError, KeyError, ValueError) as exc:

@@ -33,11 +33,11 @@ from policies.services import bump_policy_version
 from vaultstudio.errors import Conflict
 
 from .crypto.config import get_keyring
-from .crypto.envelope import DataKeyMaterial, is_sealed_text, key_version_of_text
+from .crypto.envelope import DataKeyMaterial, is_sealed_text, key_version_of_text, open_text, seal_text
 from .crypto.errors import CiphertextIntegrityError
 from .crypto.keyring import StoredDataKey, StoredIndexKey
 from .crypto.rotation import needs_reencryption, reencrypt_record
-from .keys import DATA, INDEX, data_keys
+from .keys import DATA, INDEX, data_keys, token_value_aad
 from .models import Column, DataKey, Record, ReencryptionJob, Token, Vault
 
 logger = logging.getLogger(__name__)
@@ -286,6 +286,7 @@ def _pass_end(job: ReencryptionJob, vault: Vault, tables: dict[int, tuple[str, l
         _restart_pass(job, _records_of(tables).count())
         job.save()
         return False
+    resealed = _reseal_token_values(vault, job.to_version)
     in_tokens = _token_versions(vault)
     retired = [row for row in candidates if row.version not in in_tokens]
     now = timezone.now()
@@ -308,7 +309,9 @@ def _pass_end(job: ReencryptionJob, vault: Vault, tables: dict[int, tuple[str, l
             "to_version": job.to_version,
             "from_versions": job.from_versions,
             "retired_versions": job.retired_versions,
-            # Tokens from the tokenize endpoint keep their own sealed values; their versions stay.
+            # Values of tokens from the tokenize endpoint, re-sealed here; a version that still
+            # seals one (a value that would not open) is kept.
+            "token_values_resealed": resealed,
             "kept_for_tokens": sorted(v for v in in_tokens if v < job.to_version),
             "records_reencrypted": job.records_reencrypted,
             "passes": job.passes,
@@ -334,6 +337,41 @@ def _record_versions(tables: dict[int, tuple[str, list[str]]]) -> Counter[int]:
                 )
             versions[key_version_of_text(value)] += 1
     return versions
+
+
+def _reseal_token_values(vault: Vault, to_version: int, chunk: int = 2000) -> int:
+    """Re-seal under ``to_version`` the values of the vault's unexpired tokens made by the tokenize
+    endpoint (a token's value is sealed on the token, not in a record); how many were. In the pass
+    end's transaction, in chunks: bounded memory, and idempotent if the transaction is replayed.
+    A value that does not open stops the job like a record's (``_record_failure``)."""
+    keys = data_keys(vault)
+    new_key = keys[to_version]
+    vault_id = str(vault.id)
+    live = Token.objects.filter(vault=vault).exclude(value_sealed="")
+    live = live.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+    changed: list[Token] = []
+    count = 0
+    for token in live.only("token", "column_group", "value_sealed").order_by("token").iterator(chunk_size=chunk):
+        if not is_sealed_text(token.value_sealed):
+            continue
+        version = key_version_of_text(token.value_sealed)
+        if version == to_version:
+            continue
+        old_key = keys.get(version)
+        if old_key is None:
+            raise CiphertextIntegrityError(
+                f"A token value of vault {vault.name} names data key version {version}, which the vault does "
+                "not have: it was altered or copied from another vault. Restore it from a backup."
+            )
+        aad = token_value_aad(vault_id, token.column_group, token.token)
+        token.value_sealed = seal_text(new_key, open_text(old_key, token.value_sealed, aad=aad), aad=aad)
+        changed.append(token)
+        if len(changed) >= chunk:
+            Token.objects.bulk_update(changed, ["value_sealed"])
+            count += len(changed)
+            changed = []
+    Token.objects.bulk_update(changed, ["value_sealed"])
+    return count + len(changed)
 
 
 def _token_versions(vault: Vault) -> set[int]:

@@ -27,7 +27,7 @@ from vaults.crypto.blind_index import blind_index
 from vaults.crypto.config import get_keyring
 from vaults.crypto.envelope import ColumnAad, DataKeyMaterial, key_version_of_text, open_text, seal_text
 from vaults.crypto.errors import CiphertextIntegrityError
-from vaults.keys import active_data_key, data_keys, index_key
+from vaults.keys import active_data_key, data_keys, index_key, token_value_aad
 from vaults.models import BlindIndex, Column, DataKey, Record, ReencryptionJob, Table, Token, Vault
 from vaults.rotation import (
     data_key_rotate,
@@ -339,30 +339,46 @@ def test_a_value_that_does_not_open_stops_the_job_and_is_never_overwritten(actor
     assert _assert_readable(vault, plain) == {2: len(plain)}
 
 
-def test_a_version_still_sealing_live_token_values_is_kept(actor):
+def test_live_token_values_are_resealed_and_their_old_version_retired(actor):
+    """Values kept on tokens (the tokenize endpoint's, deterministic ones) move to the new key too;
+    an expired token's value is left as it was and holds nothing back."""
     vault, plain = _seed(actor, persons=10, cards=0)
     old = data_keys(vault)[1]
-    aad = ColumnAad(vault_id=str(vault.id), table="__tokens__", column="group").for_record("tok-1")
-    Token.objects.create(token="tok-1", vault=vault, column_group="group", value_sealed=seal_text(old, b"x", aad=aad))
+    aads = {t: token_value_aad(str(vault.id), "group", t) for t in ("tok-1", "tok-2")}
+    live = seal_text(old, b"x", aad=aads["tok-1"])
+    Token.objects.create(token="tok-1", vault=vault, column_group="group", value_sealed=live)
     Token.objects.create(
         token="tok-2",
         vault=vault,
         column_group="group",
-        value_sealed=seal_text(old, b"y", aad=aad),
+        value_sealed=seal_text(old, b"y", aad=aads["tok-2"]),
         expires_at=timezone.now() - timedelta(minutes=1),
     )
     data_key_rotate(actor=actor, vault=vault)
 
     assert reencrypt_all(vault=vault)
 
-    # Records are done, but a token made by the tokenize endpoint still needs version 1 to detokenize.
     assert _assert_readable(vault, plain) == {2: len(plain)}
-    assert reencryption_job(vault).status == "DONE" and _retired(vault) == []
-    assert json.loads(_events("vault.key.reencrypt_done", vault)[0].details)["kept_for_tokens"] == [1]
-    Token.objects.filter(token="tok-1").delete()
+    assert reencryption_job(vault).status == "DONE" and _retired(vault) == [1]
+    details = json.loads(_events("vault.key.reencrypt_done", vault)[0].details)
+    assert details["token_values_resealed"] == 1 and details["kept_for_tokens"] == []
+    live = Token.objects.get(token="tok-1").value_sealed
+    assert key_version_of_text(live) == 2 and open_text(data_keys(vault)[2], live, aad=aads["tok-1"]) == b"x"
+    assert key_version_of_text(Token.objects.get(token="tok-2").value_sealed) == 1  # expired: untouched
+
+
+def test_a_token_value_that_does_not_open_stops_the_job_and_keeps_its_version(actor):
+    vault, _ = _seed(actor, persons=5, cards=0)
+    old = data_keys(vault)[1]
+    # Sealed for another token: moved here, it does not authenticate.
+    moved = seal_text(old, b"x", aad=token_value_aad(str(vault.id), "group", "elsewhere"))
+    Token.objects.create(token="tok-1", vault=vault, column_group="group", value_sealed=moved)
     data_key_rotate(actor=actor, vault=vault)
-    assert reencrypt_all(vault=vault)
-    assert _retired(vault) == [1, 2]  # the expired token holds nothing back
+    with pytest.raises(CiphertextIntegrityError):
+        reencrypt_all(vault=vault)
+    job = reencryption_job(vault)
+    assert job.status == "RUNNING" and "does not authenticate" in job.error
+    assert _retired(vault) == [] and Token.objects.get(token="tok-1").value_sealed == moved
 
 
 @pytest.mark.django_db(transaction=True)
