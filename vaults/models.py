@@ -93,9 +93,11 @@ class Column(models.Model):
 
 class Record(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, help_text="The skyflow_id.")
-    table = models.ForeignKey(Table, on_delete=models.CASCADE, related_name="records")
+    # No single-column indexes: (table, created_at) and (table, id) below serve every read by table,
+    # and each index is written on every insert.
+    table = models.ForeignKey(Table, on_delete=models.CASCADE, related_name="records", db_index=False)
     data = models.JSONField(default=dict)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     created_by = models.CharField(max_length=255, blank=True)
 
@@ -110,7 +112,8 @@ class Record(models.Model):
 class BlindIndex(models.Model):
     """HMAC digest of a column's normalized value, for equality lookups on encrypted columns."""
 
-    column = models.ForeignKey(Column, on_delete=models.CASCADE, related_name="blind_index")
+    # column's own index would repeat the two (column, …) indexes below.
+    column = models.ForeignKey(Column, on_delete=models.CASCADE, related_name="blind_index", db_index=False)
     record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="blind_index")
     digest = models.CharField(max_length=64)
     is_unique = models.BooleanField(default=False, help_text="Copied from the column: enforces uniqueness.")

@@ -136,3 +136,30 @@ def read_json_member(value: Any, kind: str | None) -> Any:
     if kind in ("true", "false"):
         return kind == "true"
     return json.loads(value) if kind in ("object", "array") else value
+
+
+def like_index_operations(app_label: str, model_name: str, columns: Sequence[str]) -> Any:
+    """A migration operation dropping, on PostgreSQL, the ``varchar_pattern_ops`` twins Django adds to
+    indexed text columns for LIKE/startswith, where nothing filters those columns by prefix (every
+    index is written on every insert); the reverse creates them again."""
+    from django.db import migrations
+
+    def names(apps: Any, schema_editor: Any) -> list[tuple[str, str, str]]:
+        table = apps.get_model(app_label, model_name)._meta.db_table
+        name = schema_editor._create_index_name
+        return [(table, column, name(table, [column], suffix="_like")) for column in columns]
+
+    def drop(apps: Any, schema_editor: Any) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            for _, _, name in names(apps, schema_editor):
+                schema_editor.execute(f"DROP INDEX IF EXISTS {schema_editor.quote_name(name)}")
+
+    def create(apps: Any, schema_editor: Any) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            for table, column, name in names(apps, schema_editor):
+                quote = schema_editor.quote_name
+                schema_editor.execute(
+                    f"CREATE INDEX IF NOT EXISTS {quote(name)} ON {quote(table)} ({quote(column)} varchar_pattern_ops)"
+                )
+
+    return migrations.RunPython(drop, create)
