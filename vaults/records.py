@@ -371,12 +371,46 @@ def _brought_tokens(
     return problems
 
 
-def _taken(error: IntegrityError, tokens: Iterable[str]) -> Conflict:
-    """The answer when brought tokens could not be stored: which of them are already taken."""
+def _taken(
+    access: VaultAccess,
+    table: Table,
+    columns: Mapping[str, Column],
+    rows: Sequence[Mapping[str, Any]],
+    tokens: Iterable[str],
+    *,
+    where: bool = True,
+) -> Conflict:
+    """The answer when a write hit a uniqueness rule: which brought tokens are taken, or which unique
+    values another record (or another record of this request) already holds — names, never values.
+    Asked after the failed statement's savepoint rolled back."""
     taken = sorted(set(Token.objects.filter(token__in=list(tokens)).values_list("token", flat=True)))
     if taken:
         return Conflict(f"These tokens are already in use: {', '.join(taken)}.")
-    return Conflict("A unique column already holds one of these values.")
+    problems: list[str] = []
+    first: dict[tuple[int, str], str] = {}
+    wanted: dict[tuple[int, str], list[tuple[str, str]]] = {}
+    for index, values in enumerate(rows):
+        for name, value in values.items():
+            column = columns[name]
+            if value is None or not column.unique:
+                continue
+            place = f"records[{index}].{name}" if where else name
+            key = (column.pk, access.digest(table, column, value))
+            if key in first:
+                problems.append(f"{place}: the same value as {first[key]} ({name} is unique).")
+                continue
+            first[key] = place
+            wanted.setdefault(key, []).append((place, name))
+    if wanted:
+        held = BlindIndex.objects.filter(
+            is_unique=True, column_id__in={c for c, _ in wanted}, digest__in={d for _, d in wanted}
+        ).values_list("column_id", "digest")
+        for key in held:
+            for place, name in wanted.get(key, []):
+                problems.append(f"{place}: another record already holds this value ({name} is unique).")
+    if not problems:
+        return Conflict("A unique column already holds one of these values.")
+    return Conflict("Unique value(s) already taken. " + " ".join(problems), details=[{"message": p} for p in problems])
 
 
 def _store_token(
@@ -602,7 +636,7 @@ def records_insert(
                 policy_ids=_policy_ids(decision),
             )
     except IntegrityError as exc:
-        raise _taken(exc, [token for own in brought for token in own.values()]) from exc
+        raise _taken(access, table, columns, prepared, [t for own in brought for t in own.values()]) from exc
     except TokenCollisionError as exc:
         raise Conflict(f"No free token for a value: {exc}") from exc
     return written
@@ -731,13 +765,13 @@ def record_update(
                 with transaction.atomic():
                     insert_many(BlindIndex, _INDEX_FIELDS, _index_rows(access, table, columns, record.pk, values))
             except IntegrityError as exc:
-                raise Conflict("A unique column already holds this value.") from exc
+                raise _taken(access, table, columns, [values], [], where=False) from exc
             Token.objects.filter(record=record, column__in=changed).delete()
             try:
                 with transaction.atomic():
                     issued = _tokens_for(access, table, columns, record.pk, values, tokens)
             except IntegrityError as exc:
-                raise _taken(exc, (tokens or {}).values()) from exc
+                raise _taken(access, table, columns, [values], (tokens or {}).values(), where=False) from exc
             audit_append(
                 actor=access.actor,
                 action="record.update",

@@ -237,3 +237,29 @@ def test_the_sdks_defaults_still_insert(persons_vault, caller_with):
     client = caller_with(persons_vault, WRITE)
     sdk_defaults = {"records": [{"fields": ADA, "tokens": None}], "upsert": None, "byot": "DISABLE"}
     assert post(client, persons_vault, sdk_defaults).status_code == 200
+
+
+# --- unique values ---------------------------------------------------------------------------------
+
+
+def test_a_taken_unique_value_is_a_409_naming_the_column_not_the_value(persons_vault, caller_with):
+    client = caller_with(persons_vault, ALL_PLAIN, WRITE)
+    sid = post(client, persons_vault, {"records": [{"fields": ADA}]}).json()["records"][0]["skyflow_id"]
+    fresh = {**ADA, "email": "fresh@example.com", "ssn": "222-33-4444"}
+    response = post(client, persons_vault, {"records": [{"fields": fresh}, {"fields": {**ADA, "name": "Dup"}}]})
+    assert response.status_code == 409
+    text = message(response)
+    assert "records[1].email: another record already holds this value (email is unique)" in text
+    assert "records[0]" not in text and ADA["email"].lower() not in text.lower() and sid not in text
+    # Two records of one request with the same value: both named.
+    twins = post(client, persons_vault, {"records": [{"fields": fresh}, {"fields": {**fresh, "name": "Twin"}}]})
+    assert twins.status_code == 409
+    assert "records[1].email: the same value as records[0].email" in message(twins)
+    assert Record.objects.count() == 1
+    # An update onto a value another record holds.
+    other = post(client, persons_vault, {"records": [{"fields": fresh}]}).json()["records"][0]["skyflow_id"]
+    moved = client.put(
+        f"/v1/vaults/{persons_vault.id}/persons/{other}", {"record": {"fields": {"email": ADA["email"]}}}, format="json"
+    )
+    assert moved.status_code == 409 and "email: another record already holds this value" in message(moved)
+    assert read(client, persons_vault, other)["email"] == "fresh@example.com"
