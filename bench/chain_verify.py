@@ -7,12 +7,12 @@ Then, on the same data: ``audit_verify()`` end to end, then its two halves apart
 the verifier's pages alone, and checking those pages once they are in memory — and the bare
 SHA-256 chain over the same canonical JSON, the reference for what hashing alone costs per event.
 
-``audit_verify()`` outside a transaction reads pages of 5,000 seqs on a second connection (a reader
-thread) while the calling thread checks the previous page; on SQLite a page row is already
-``(seq, json_array(…), prev_hash, hash)``, on PostgreSQL it is the 25 columns, encoded by the
-checking thread. The two halves are timed with the same private helpers ``audit.services._pages``
-and ``_links`` that ``audit_verify`` uses, one after the other on one thread, so their rates show
-which half bounds the overlapped whole.
+A page row is ``(seq, canonical JSON, prev_hash, hash)``, the text built by the database (SQLite's
+``json_array``, PostgreSQL's ``to_json`` per field). ``audit_verify()`` on SQLite reads its pages on
+the calling thread; on PostgreSQL, outside a transaction, reader threads on connections of their
+own (two on 2 CPUs, up to four) read pages of 5,000 seqs while the calling thread hashes the ones
+already read. The two halves are timed with the private helper ``audit.services._pages`` that
+``audit_verify`` uses, one after the other on one thread, so their rates show what bounds the whole.
 """
 
 from __future__ import annotations
@@ -126,12 +126,11 @@ def seed(count: int) -> int:
 
 
 def run(sizes: Sizes, backend: str) -> list[Result]:
-    from django.db import connection
 
     from audit.actors import Actor
     from audit.chain import GENESIS_HASH, verify_links
     from audit.models import AuditEvent
-    from audit.services import _chain_head, _links, _pages, audit_append, audit_verify
+    from audit.services import _READERS, _chain_head, _pages, audit_append, audit_verify
 
     # Make sure the head row reflects whatever is already in the table before seeding after it.
     audit_append(actor=Actor.cli("bench"), action="bench.chain_verify.start")
@@ -152,7 +151,6 @@ def run(sizes: Sizes, backend: str) -> list[Result]:
     rss_after_verify = peak_rss_mib()
 
     # The verifier's pages (what its reader thread fetches), read here on this thread alone.
-    encoded = connection.vendor == "sqlite"
     read: list[float] = []
     pages: list[list[tuple[Any, ...]]] = []
     for _ in range(sizes.verify_rounds):
@@ -160,11 +158,11 @@ def run(sizes: Sizes, backend: str) -> list[Result]:
         seconds, pages = timed_once(lambda: list(_pages(head, 5000)))
         read.append(sum(len(p) for p in pages) / seconds)
 
-    # The other half: what the calling thread does with each page (PostgreSQL: encode + hash).
+    # The other half: what the calling thread does with each page (hash and compare).
     chain_head = _chain_head()
 
     def check() -> Any:
-        return verify_links((link for rows in pages for link in _links(rows, encoded)), head=chain_head)
+        return verify_links((link for rows in pages for link in rows), head=chain_head)
 
     in_memory: list[float] = []
     for _ in range(sizes.verify_rounds):
@@ -173,7 +171,7 @@ def run(sizes: Sizes, backend: str) -> list[Result]:
             raise RuntimeError(f"verify_links on the seeded chain's pages: {result}")
         in_memory.append(total / seconds)
 
-    payloads = [link[1] for rows in pages for link in _links(rows, encoded)]
+    payloads = [link[1] for rows in pages for link in rows]
     mean_bytes = sum(len(p.encode()) for p in payloads) / len(payloads)
     pages.clear()  # the rows are no longer needed; only the payloads are hashed below
 
@@ -202,8 +200,9 @@ def run(sizes: Sizes, backend: str) -> list[Result]:
             paired=False,
             target_kind="rate",
             target=TARGET,
-            note=f"{total:,} events end to end: pages of 5,000 seqs read on a second connection while this "
-            f"one checks the previous page; peak RSS by then {rss_after_verify:,.0f} MiB",
+            note=f"{total:,} events end to end: pages of 5,000 seqs "
+            + ("read on the calling thread" if backend == "sqlite" else f"read by {_READERS} reader connections")
+            + f" while this thread hashes; peak RSS by then {rss_after_verify:,.0f} MiB",
         ),
         Result(
             bench=NAME,
@@ -214,8 +213,9 @@ def run(sizes: Sizes, backend: str) -> list[Result]:
             baseline_label=base_label,
             baseline_runs=pure,
             paired=False,
-            note="audit.services._pages on one thread, no hashing: seq-range pages of 5,000, "
-            + ("seq + json_array(23 fields) + 2 hashes per row" if encoded else "25 columns per row"),
+            note="audit.services._pages on one thread, no hashing: seq-range pages of 5,000, seq + "
+            + ("json_array(23 fields)" if backend == "sqlite" else "23 fields to_json'd and joined")
+            + " + 2 hashes per row",
         ),
         Result(
             bench=NAME,
@@ -226,11 +226,7 @@ def run(sizes: Sizes, backend: str) -> list[Result]:
             baseline_label=base_label,
             baseline_runs=pure,
             paired=False,
-            note="verify_links over the pages already read, no I/O: "
-            + (
-                "SHA-256 + link checks (the JSON came from SQLite)"
-                if encoded
-                else "canonical JSON + SHA-256 + link checks"
-            ),
+            note="verify_links over the pages already read, no I/O: SHA-256 + link checks "
+            "(the canonical JSON came from the database)",
         ),
     ]

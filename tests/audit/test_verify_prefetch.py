@@ -1,4 +1,5 @@
-"""Verification outside a transaction reads ahead on a second connection; it must stop cleanly."""
+"""Verification outside a transaction reads ahead on connections of its own (several readers, pages
+handed over in seq order); it must stop cleanly."""
 
 from __future__ import annotations
 
@@ -21,14 +22,17 @@ def _append(n: int) -> None:
 
 
 def _readers() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "audit-verify-reader"]
+    return [t for t in threading.enumerate() if t.name.startswith("audit-verify-reader")]
 
 
-def test_prefetched_verification_over_many_pages():
+@pytest.mark.parametrize("readers", [1, 2, 3])
+def test_prefetched_verification_over_many_pages(readers):
     _append(23)
     assert not connection.in_atomic_block
     head = services._chain_head()
-    result = verify_links(services._prefetched(head[0], page=4), head=head, reencode=services._row_values)
+    links = list(services._prefetched(head[0], page=2, readers=readers))
+    assert [seq for seq, _, _, _ in links] == list(range(1, 24))  # in order, whoever read each page
+    result = verify_links(iter(links), head=head, reencode=services._row_values)
     assert result.valid and result.checked == 23
     assert services.audit_verify().valid
     assert not _readers()
@@ -52,11 +56,14 @@ def test_an_early_break_stops_the_reader():
 def test_a_reader_error_reaches_the_caller(monkeypatch):
     _append(5)
 
-    def failing_pages(upto, page):
-        yield from ()
-        raise RuntimeError("the database went away")
+    real_page = services._page
 
-    monkeypatch.setattr(services, "_pages", failing_pages)
+    def failing_page(low, high):
+        if low >= 2:  # the second page, read by the second reader
+            raise RuntimeError("the database went away")
+        return real_page(low, high)
+
+    monkeypatch.setattr(services, "_page", failing_page)
     with pytest.raises(RuntimeError, match="went away"):
         list(services._prefetched(None, page=2))
     assert not _readers()
