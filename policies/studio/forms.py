@@ -42,6 +42,10 @@ class PolicyForm(forms.Form):
         self.fields["source"].required = False
         self.fields["source"].strip = False  # type: ignore[attr-defined]
 
+    def policy_fields(self) -> dict[str, Any]:
+        """The cleaned fields that ``policy_create`` and ``policy_update`` both take."""
+        return {key: self.cleaned_data[key] for key in ("name", "source", "status")}
+
 
 class PolicyDiffForm(forms.Form):
     a = forms.IntegerField(min_value=0, label="From version")

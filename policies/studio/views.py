@@ -102,9 +102,7 @@ def policy_create_page(request: HttpRequest) -> HttpResponse:
             policy = policy_create(
                 actor=actor_of(request.user),
                 vault=form.cleaned_data["vault"],
-                name=form.cleaned_data["name"],
-                source=form.cleaned_data["source"],
-                status=form.cleaned_data["status"],
+                **form.policy_fields(),
             )
         except VaultError as exc:
             errors = _attach_service_error(form, exc)
@@ -125,9 +123,7 @@ def policy_edit_page(request: HttpRequest, policy_id: Any) -> HttpResponse:
             saved = policy_update(
                 actor=actor_of(request.user),
                 policy=policy,
-                name=form.cleaned_data["name"],
-                source=form.cleaned_data["source"],
-                status=form.cleaned_data["status"],
+                **form.policy_fields(),
             )
         except VaultError as exc:
             errors = _attach_service_error(form, exc)

@@ -73,6 +73,26 @@ def _column_index(document: dict[str, Any], t_index: int, column: str) -> int:
     raise Http404(f"No column {column}.")
 
 
+def _drop_page(
+    request: HttpRequest, vault: Vault, document: dict[str, Any], entries: list[Any], index: int, what: str
+) -> HttpResponse:
+    """Confirm and drop ``entries[index]`` (a table or a column of ``document``), then save the document."""
+    form = DropForm(posted(request))
+    problems: list[dict[str, str]] = []
+    if request.method == "POST" and form.is_valid():
+        del entries[index]
+        problems = _save_document(request, vault, document, confirm_drop=form.cleaned_data["confirm_drop"])
+        if not problems:
+            return redirect("studio:vault_detail", vault_id=vault.id)
+    for problem in problems:
+        form.add_error(None, problem["message"])
+    return render(
+        request,
+        "vaults/drop_confirm.html",
+        {"title": f"Drop {what}", "form": form, "vault": vault, "what": what},
+    )
+
+
 # --- vaults -----------------------------------------------------------------------------------------
 
 
@@ -165,20 +185,7 @@ def table_drop_page(request: HttpRequest, vault_id: Any, table: str) -> HttpResp
     vault = owned_vault(request, vault_id)
     document = vault_schema(vault).as_document()
     index = _table_index(document, table)
-    form = DropForm(posted(request))
-    problems: list[dict[str, str]] = []
-    if request.method == "POST" and form.is_valid():
-        del document["tables"][index]
-        problems = _save_document(request, vault, document, confirm_drop=form.cleaned_data["confirm_drop"])
-        if not problems:
-            return redirect("studio:vault_detail", vault_id=vault.id)
-    for problem in problems:
-        form.add_error(None, problem["message"])
-    return render(
-        request,
-        "vaults/drop_confirm.html",
-        {"title": f"Drop table {table}", "form": form, "vault": vault, "what": f"table {table}"},
-    )
+    return _drop_page(request, vault, document, document["tables"], index, f"table {table}")
 
 
 def _column_page(request: HttpRequest, vault: Vault, table: str, column: str | None) -> HttpResponse:
@@ -225,20 +232,8 @@ def column_drop_page(request: HttpRequest, vault_id: Any, table: str, column: st
     document = vault_schema(vault).as_document()
     t_index = _table_index(document, table)
     c_index = _column_index(document, t_index, column)
-    form = DropForm(posted(request))
-    problems: list[dict[str, str]] = []
-    if request.method == "POST" and form.is_valid():
-        del document["tables"][t_index]["columns"][c_index]
-        problems = _save_document(request, vault, document, confirm_drop=form.cleaned_data["confirm_drop"])
-        if not problems:
-            return redirect("studio:vault_detail", vault_id=vault.id)
-    for problem in problems:
-        form.add_error(None, problem["message"])
-    return render(
-        request,
-        "vaults/drop_confirm.html",
-        {"title": f"Drop column {table}.{column}", "form": form, "vault": vault, "what": f"column {table}.{column}"},
-    )
+    columns = document["tables"][t_index]["columns"]
+    return _drop_page(request, vault, document, columns, c_index, f"column {table}.{column}")
 
 
 @studio_page(roles=[VAULT_OWNER])
