@@ -57,6 +57,11 @@ def _actor_for(email: str) -> Actor:
     return user_actor(user) if user else Actor.anonymous(display=email[:255])
 
 
+def audit_user_event(user: User, action: str, **fields: Any) -> None:
+    """Audit ``action`` of ``user`` on their own account (sign-in, MFA, sign-out events)."""
+    audit_append(actor=user_actor(user), action=action, resource_type="USER", resource_ids=[str(user.pk)], **fields)
+
+
 def _audit_lockout(actor: Actor, stage: str) -> None:
     audit_append(
         actor=actor,
@@ -102,14 +107,7 @@ def password_login(request: Any, *, email: str, password: str) -> Outcome:
     with transaction.atomic():
         # A new session key (no fixation); accounts.sessions starts its lifetimes and tracks it.
         auth.login(request, user)
-        audit_append(
-            actor=user_actor(user),
-            action="auth.login.success",
-            resource_type="USER",
-            resource_ids=[str(user.pk)],
-            decision="ALLOW",
-            details={"mfa": "pending"},
-        )
+        audit_user_event(user, "auth.login.success", decision="ALLOW", details={"mfa": "pending"})
     return Outcome(ok=True, user=user)
 
 
@@ -146,11 +144,9 @@ def mfa_check(request: Any, *, method: str, code: str, purpose: str) -> Outcome:
         return Outcome(ok=True, user=user, device=device)
     user_login_failed.send(sender=__name__, credentials=_credentials(user.email), request=request)
     locked = bool(getattr(request, "axes_locked_out", False))
-    audit_append(
-        actor=user_actor(user),
-        action="auth.mfa.failure",
-        resource_type="USER",
-        resource_ids=[str(user.pk)],
+    audit_user_event(
+        user,
+        "auth.mfa.failure",
         decision="DENY",
         http_status=401,
         details={"purpose": purpose, "device_kind": method},
@@ -180,11 +176,9 @@ def mfa_passed(request: Any, device: Any, *, purpose: str) -> None:
         sessions.session_rotated(request, old_key)
         mark_mfa(request)
         AxesProxyHandler.reset_attempts(username=user.email)
-        audit_append(
-            actor=user_actor(user),
-            action="auth.mfa.success",
-            resource_type="USER",
-            resource_ids=[str(user.pk)],
+        audit_user_event(
+            user,
+            "auth.mfa.success",
             decision="ALLOW",
             details={"purpose": purpose, "device_kind": kind_of(device), "device_id": device.pk},
         )
@@ -203,12 +197,6 @@ def logout(request: Any, *, reason: str = "user") -> None:
     key = request.session.session_key
     with transaction.atomic():
         if user.is_authenticated:
-            audit_append(
-                actor=user_actor(user),
-                action="auth.logout",
-                resource_type="USER",
-                resource_ids=[str(user.pk)],
-                details={"reason": reason},
-            )
+            audit_user_event(user, "auth.logout", details={"reason": reason})
         sessions.forget(key)
         auth.logout(request)

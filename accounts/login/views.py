@@ -66,8 +66,8 @@ def safe_next(request: HttpRequest, value: str | None, default: str = HOME) -> s
     return default
 
 
-def _next_of(request: HttpRequest) -> str:
-    return safe_next(request, request.POST.get("next") or request.GET.get("next"))
+def _next_of(request: HttpRequest, default: str = HOME) -> str:
+    return safe_next(request, request.POST.get("next") or request.GET.get("next"), default)
 
 
 def _with_next(url_name: str, next_url: str) -> str:
@@ -305,7 +305,7 @@ def backup_codes_view(request: HttpRequest) -> HttpResponse:
 @studio_page
 @require_http_methods(["GET", "POST"])
 def step_up_view(request: HttpRequest) -> HttpResponse:
-    next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"), default=reverse("studio:me"))
+    next_url = _next_of(request, default=reverse("studio:me"))
     title = "Confirm it’s you"
     if request.method == "POST":
         return _verify_post(request, services.STEP_UP, next_url, "accounts/step_up.html", title)

@@ -28,7 +28,6 @@ from accounts.mfa import services as mfa_services
 from accounts.mfa.devices import WEBAUTHN, has_primary_device
 from accounts.principals import user_actor
 from accounts.stepup import mfa_recent
-from audit.services import audit_append
 
 from . import services
 from .views import NEW_CODES_SESSION_KEY, safe_next
@@ -109,11 +108,9 @@ class AuthenticationComplete(CompleteCredentialAuthenticationView):
         # guessed, and a cancelled browser prompt is not an attack).
         user = getattr(self.request, "user", None)
         if isinstance(exc, exceptions.OTPWebAuthnApiError) and user is not None and user.is_authenticated:
-            audit_append(
-                actor=user_actor(user),
-                action="auth.mfa.failure",
-                resource_type="USER",
-                resource_ids=[str(user.pk)],
+            services.audit_user_event(
+                user,
+                "auth.mfa.failure",
                 decision="DENY",
                 http_status=exc.status_code,
                 details={"device_kind": WEBAUTHN, "reason": exc.code},
